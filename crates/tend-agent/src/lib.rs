@@ -1,0 +1,10 @@
+//! The tend agent: runs on a managed server, collects what a good administrator checks by
+//! hand, and reports it to the control plane.
+//!
+//! Architecture invariant: the agent never depends on the server or the store; it speaks to the
+//! control plane only through the wire types of `tend-proto`, over agent-initiated HTTPS.
+
+pub mod collect;
+
+mod error;
+pub use error::Error;

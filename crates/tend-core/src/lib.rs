@@ -1,0 +1,12 @@
+//! The domain of tend, pure: tenancy and authorization decisions, host heartbeat status,
+//! enrollment token rules.
+//!
+//! Architecture invariant: nothing here reads the clock, the network or the disk. Time is an
+//! argument, so every rule can be walked through exhaustively in unit tests.
+
+pub mod enrollment;
+pub mod heartbeat;
+pub mod tenancy;
+
+mod error;
+pub use error::Error;

@@ -1,0 +1,238 @@
+//! Bodies of the public HTTP API (`/api/v1`), used by the server, the CLI and scripts.
+//!
+//! Times are RFC 3339 strings in UTC; identifiers are integers.
+
+use serde::{Deserialize, Serialize};
+
+/// RFC 9457 problem document: the body of every API error.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// For validation errors: the field that was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// A page of a list. `next_cursor` is absent on the last page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page.
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Technician,
+    ClientAdmin,
+    ClientUser,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SupportLevel {
+    L1,
+    L2,
+    L3,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// Name of the API token to create, e.g. "cli on laptop".
+    #[serde(default)]
+    pub token_name: Option<String>,
+}
+
+/// A new API token. The secret is shown once; the server keeps only its hash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IssuedToken {
+    pub id: i64,
+    pub token: String,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub support_level: Option<SupportLevel>,
+    /// Set for client users: the only client they may see.
+    pub client_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    #[serde(default)]
+    pub support_level: Option<SupportLevel>,
+    #[serde(default)]
+    pub client_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Client {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub host_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewClient {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Site {
+    pub id: i64,
+    pub client_id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewSite {
+    pub name: String,
+}
+
+/// Whether a host's agent is reporting.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HostStatus {
+    /// Enrolled, no report yet.
+    Pending,
+    Up,
+    /// Reports stopped arriving without a goodbye.
+    Overdue,
+    /// The agent said goodbye (planned stop, shutdown): not an outage.
+    Stopped,
+    /// The agent's credential was revoked.
+    Revoked,
+}
+
+/// A host in lists: identity, status and headline metrics.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Host {
+    pub id: i64,
+    pub client_id: i64,
+    pub client_name: String,
+    pub site_id: Option<i64>,
+    pub site_name: Option<String>,
+    pub hostname: String,
+    pub status: HostStatus,
+    pub last_seen: Option<String>,
+    pub os_name: Option<String>,
+    pub cpu_percent: Option<f64>,
+    pub memory_used_percent: Option<f64>,
+    /// Fullest filesystem, in percent.
+    pub disk_used_percent: Option<f64>,
+    pub load1: Option<f64>,
+}
+
+/// A host with its facts and its latest value of every series.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostDetail {
+    #[serde(flatten)]
+    pub host: Host,
+    pub agent_id: Option<i64>,
+    pub report_interval_secs: u32,
+    pub facts: Option<crate::agent::HostFacts>,
+    pub latest: Vec<LatestSample>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LatestSample {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub value: f64,
+    pub at: String,
+}
+
+/// `GET /api/v1/hosts/{id}/metrics`: one series per label set of the metric.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MetricSeries {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Seconds per point; each point is the average of the samples in its step.
+    pub step_secs: u32,
+    pub points: Vec<MetricPoint>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MetricPoint {
+    pub at: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewEnrollmentToken {
+    pub client_id: i64,
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    /// RFC 3339 time or a duration such as "24h" or "7d"; default 24 hours.
+    #[serde(default)]
+    pub expires: Option<String>,
+    /// How many agents may enroll with it; default 1.
+    #[serde(default)]
+    pub uses: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollmentToken {
+    pub id: i64,
+    pub client_id: i64,
+    pub site_id: Option<i64>,
+    pub expires_at: String,
+    pub uses_allowed: u32,
+    pub uses_left: u32,
+    pub revoked: bool,
+    /// Present only in the answer to the creation request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    pub status: String,
+    pub database: String,
+    pub database_latency_ms: f64,
+}

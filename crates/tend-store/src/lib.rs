@@ -1,0 +1,45 @@
+//! tend's persistence: one interface over embedded SQLite and PostgreSQL.
+//!
+//! Architecture invariants:
+//! - The store knows nothing of HTTP or of the wire protocol; callers convert at their edge.
+//! - Every method that reads or writes a tenant's data takes a [`Scope`] and applies it in SQL.
+//!   There is no unscoped read of tenant data; background work passes `Scope::System` visibly.
+//! - One code path serves both backends: queries use `$n` placeholders and SQL both engines
+//!   speak; only the migrations differ per backend.
+//! - On SQLite all writes go through one connection, so request handlers never fight over
+//!   SQLite's single write lock; reads use a pool of their own.
+
+mod db;
+mod enrollment;
+mod error;
+mod hosts;
+mod ingest;
+mod migrate;
+mod series;
+mod tenants;
+mod users;
+
+pub use db::{Backend, Store};
+pub use enrollment::{AgentIdentity, Enrolled, EnrollmentTokenRow, NewEnrollmentToken};
+pub use error::Error;
+pub use hosts::{HostRow, LatestValue};
+pub use ingest::{IngestOutcome, IngestReport, IngestSample};
+pub use series::{MetricQuery, SeriesPoints};
+pub use tend_core::tenancy::Scope;
+pub use tenants::{ClientRow, SiteRow};
+pub use users::{ApiTokenRow, NewUser, SessionRow, UserRow};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Milliseconds since the Unix epoch, as stored.
+pub(crate) fn millis(at: jiff::Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+/// A stored millisecond timestamp back to a time.
+pub(crate) fn timestamp(ms: i64) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::from_millisecond(ms).map_err(|e| Error::Corrupt(format!("timestamp {ms}: {e}")))
+}
+
+#[cfg(feature = "test-support")]
+pub mod testing;
