@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-/// Everything that can go wrong in the agent.
+/// Everything that can go wrong in the agent: collecting, keeping its state, talking to the
+/// server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot read {path}: {source}")]
@@ -14,4 +15,16 @@ pub enum Error {
     FilesystemUsage { mountpoint: String, source: std::io::Error },
     #[error("cannot list the network interfaces: {0}")]
     Interfaces(std::io::Error),
+    #[error("{path}: {source}")]
+    State { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {reason}")]
+    StateCorrupt { path: PathBuf, reason: String },
+    #[error("not enrolled: no credential in {0} (run `tend agent enroll` first)")]
+    NotEnrolled(PathBuf),
+    #[error("the server refused this agent: {0}")]
+    Unauthorized(String),
+    #[error("the server refused the request ({status}): {detail}")]
+    Rejected { status: u16, detail: String },
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
 }

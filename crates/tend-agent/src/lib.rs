@@ -2,9 +2,12 @@
 //! hand, and reports it to the control plane.
 //!
 //! Architecture invariant: the agent never depends on the server or the store; it speaks to the
-//! control plane only through the wire types of `tend-proto`, over agent-initiated HTTPS.
+//! control plane only through the wire types of `tend-proto`, over agent-initiated HTTP(S).
 
 pub mod collect;
+pub mod run;
+pub mod state;
+pub mod transport;
 
 mod error;
 pub use error::Error;

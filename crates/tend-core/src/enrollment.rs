@@ -62,10 +62,11 @@ pub fn expiry(requested: Option<&str>, now: Timestamp) -> Result<Timestamp, Erro
         Some(text) => match text.parse::<Timestamp>() {
             Ok(at) => at,
             Err(_) => {
-                let span: Span = text.parse().map_err(|_| {
-                    invalid(format!("'{text}' is neither an RFC 3339 time nor a span like 24h or 7d"))
-                })?;
-                let span = span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                let span: Span = text
+                    .parse()
+                    .map_err(|_| invalid(format!("'{text}' is neither an RFC 3339 time nor a span like 24h or 7d")))?;
+                let span = span
+                    .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
                     .map_err(|e| invalid(format!("'{text}': {e}")))?;
                 now.checked_add(span).map_err(|e| invalid(format!("'{text}': {e}")))?
             }

@@ -73,11 +73,7 @@ impl Principal {
     /// A customer's user without a client (a broken account) sees nothing rather than
     /// everything: the client id -1 never exists.
     pub fn scope(&self) -> Scope {
-        if self.role.is_staff() {
-            Scope::AllClients
-        } else {
-            Scope::Client(self.client_id.unwrap_or(-1))
-        }
+        if self.role.is_staff() { Scope::AllClients } else { Scope::Client(self.client_id.unwrap_or(-1)) }
     }
 }
 
@@ -85,12 +81,21 @@ impl Principal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     CreateClient,
-    CreateSite { client_id: i64 },
+    CreateSite {
+        client_id: i64,
+    },
     /// Create a user with the given role in the given client (None for staff).
-    CreateUser { role: Role, client_id: Option<i64> },
+    CreateUser {
+        role: Role,
+        client_id: Option<i64>,
+    },
     /// An enrollment token lets a machine join a client: provider staff only.
-    CreateEnrollmentToken { client_id: i64 },
-    RevokeAgent { client_id: i64 },
+    CreateEnrollmentToken {
+        client_id: i64,
+    },
+    RevokeAgent {
+        client_id: i64,
+    },
 }
 
 /// Whether `principal` may perform `action`.
@@ -105,11 +110,7 @@ pub fn authorize(principal: &Principal, action: Action) -> Result<(), Error> {
         }
         (Role::ClientAdmin | Role::ClientUser, _) => false,
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(refusal(action)))
-    }
+    if allowed { Ok(()) } else { Err(Error::Forbidden(refusal(action))) }
 }
 
 fn refusal(action: Action) -> &'static str {
@@ -119,11 +120,27 @@ fn refusal(action: Action) -> &'static str {
         Action::CreateUser { .. } => {
             "only an administrator, or a client administrator for their own client, may create users"
         }
-        Action::CreateEnrollmentToken { .. } => {
-            "only the provider's staff may create enrollment tokens"
-        }
+        Action::CreateEnrollmentToken { .. } => "only the provider's staff may create enrollment tokens",
         Action::RevokeAgent { .. } => "only the provider's staff may revoke agents",
     }
+}
+
+/// Longest name of a client, site, user or token.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A trimmed, non-empty, printable name of at most [`MAX_NAME_CHARS`] characters.
+pub fn validate_name<'a>(field: &'static str, name: &'a str) -> Result<&'a str, Error> {
+    let name = name.trim();
+    let reason = if name.is_empty() {
+        "must not be empty".to_owned()
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        format!("must be at most {MAX_NAME_CHARS} characters")
+    } else if name.chars().any(char::is_control) {
+        "must not contain control characters".to_owned()
+    } else {
+        return Ok(name);
+    };
+    Err(Error::Invalid { field, reason })
 }
 
 #[cfg(test)]
@@ -189,5 +206,14 @@ mod tests {
         for (who, action, expected) in cases {
             assert_eq!(authorize(who, *action).is_ok(), *expected, "{who:?} {action:?}");
         }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(validate_name("name", "  Acme SA ").unwrap(), "Acme SA");
+        for bad in ["", "   ", "a\nb", &"x".repeat(MAX_NAME_CHARS + 1)] {
+            assert!(matches!(validate_name("name", bad), Err(Error::Invalid { field: "name", .. })), "{bad:?}");
+        }
+        assert!(validate_name("name", &"é".repeat(MAX_NAME_CHARS)).is_ok());
     }
 }

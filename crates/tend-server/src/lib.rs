@@ -1,1 +1,94 @@
-//! wip
+//! tend's control plane: the HTTP API, the web pages, agent ingest.
+//!
+//! Entry points: [`run`] serves a [`Config`] on a listener until a shutdown future resolves;
+//! [`router`] builds the whole HTTP surface for tests that want to call it directly.
+//!
+//! Architecture invariants:
+//! - Handlers reach data only through the store with the scope of the authenticated caller
+//!   (see [`auth`]); authorization decisions come from `tend_core`.
+//! - The server never talks to a customer's machine on its own: agents call in.
+
+pub mod auth;
+pub mod config;
+pub mod setup;
+
+mod agent_api;
+pub(crate) mod api;
+mod error;
+mod extract;
+mod ingest;
+mod telemetry;
+mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tend_store::Store;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+pub use api::openapi;
+pub use config::Config;
+pub use error::Error;
+pub use telemetry::Telemetry;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub telemetry: Arc<Telemetry>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> AppState {
+        AppState { store, config: Arc::new(config), telemetry: Arc::new(Telemetry::new()) }
+    }
+}
+
+/// Opens the configured database and serves until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| Error::Config(format!("data_dir {}: {e}", config.data_dir.display())))?;
+    let store = Store::open(&config.database_url()).await?;
+    serve(AppState::new(store.clone(), config), listener, shutdown).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Serves an already opened state; for callers that prepared the store themselves (`tend up`).
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    tracing::info!(address = %listener.local_addr()?, backend = state.store.backend().name(), "tend server listening");
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("tend server stopped");
+    Ok(())
+}
+
+/// The whole HTTP surface: API, agent endpoints, pages, health and metrics.
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.http.request_timeout_secs);
+    let body_limit = state.config.http.max_body_bytes;
+    let (api, _) = api::router(state.config.http.max_report_bytes).split_for_parts();
+    Router::new()
+        .merge(api)
+        .merge(web::router())
+        .merge(telemetry::router())
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), telemetry::track))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .with_state(state)
+}

@@ -210,6 +210,19 @@ impl Store {
         .transpose()
     }
 
+    /// The client an agent the caller may see belongs to.
+    pub async fn agent_client(&self, scope: Scope, agent_id: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT h.client_id FROM agents a JOIN hosts h ON h.id = a.host_id \
+             WHERE a.id = $1 AND (CAST($2 AS BIGINT) IS NULL OR h.client_id = $2)",
+        )
+        .bind(agent_id)
+        .bind(scope.client_filter())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.ok_or(Error::NotFound("agent"))?.try_get("client_id")?)
+    }
+
     /// Revokes the host's live agent; its next request is refused.
     pub async fn revoke_agent(&self, scope: Scope, agent_id: i64, now: Timestamp) -> Result<()> {
         let done = sqlx::query(

@@ -133,10 +133,8 @@ impl Store {
             return Ok(());
         }
         let host_params = (0..hosts.len()).map(|i| format!("${}", i + 1)).collect::<Vec<_>>().join(", ");
-        let name_params = (0..HEADLINE_SERIES.len())
-            .map(|i| format!("${}", hosts.len() + i + 1))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let name_params =
+            (0..HEADLINE_SERIES.len()).map(|i| format!("${}", hosts.len() + i + 1)).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT host_id, name, labels, last_value FROM series \
              WHERE host_id IN ({host_params}) AND name IN ({name_params})"

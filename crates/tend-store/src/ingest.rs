@@ -41,7 +41,12 @@ pub struct IngestOutcome {
 const SAMPLE_ROWS_PER_INSERT: usize = 500;
 
 impl Store {
-    pub async fn ingest(&self, agent: &AgentIdentity, reports: &[IngestReport], now: Timestamp) -> Result<IngestOutcome> {
+    pub async fn ingest(
+        &self,
+        agent: &AgentIdentity,
+        reports: &[IngestReport],
+        now: Timestamp,
+    ) -> Result<IngestOutcome> {
         let mut conn = self.write.acquire().await?;
         let mut tx = conn.begin().await?;
         let last_seq = stored_seq(&mut tx, agent.agent_id).await?;

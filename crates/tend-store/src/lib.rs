@@ -25,8 +25,8 @@ pub use error::Error;
 pub use hosts::{HostRow, LatestValue};
 pub use ingest::{IngestOutcome, IngestReport, IngestSample};
 pub use series::{MetricQuery, SeriesPoints};
-pub use tend_core::tenancy::Scope;
 pub use tenants::{ClientRow, SiteRow};
+pub use tend_core::tenancy::Scope;
 pub use users::{ApiTokenRow, NewUser, SessionRow, UserRow};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -38,9 +38,17 @@ fn site_row(row: &AnyRow) -> Result<SiteRow> {
 }
 
 impl Store {
-    pub async fn list_clients(&self, scope: Scope) -> Result<Vec<ClientRow>> {
-        let sql = format!("{CLIENT_COLUMNS} WHERE (CAST($1 AS BIGINT) IS NULL OR c.id = $1) ORDER BY c.name");
-        let rows = sqlx::query(&sql).bind(scope.client_filter()).fetch_all(&self.read).await?;
+    /// A page of clients ordered by id, after the client id `after`.
+    pub async fn list_clients(&self, scope: Scope, after: i64, limit: u32) -> Result<Vec<ClientRow>> {
+        let sql = format!(
+            "{CLIENT_COLUMNS} WHERE (CAST($1 AS BIGINT) IS NULL OR c.id = $1) AND c.id > $2 ORDER BY c.id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope.client_filter())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(client_row).collect()
     }
 
@@ -90,15 +98,14 @@ impl Store {
 
     pub async fn create_site(&self, scope: Scope, client_id: i64, name: &str, now: Timestamp) -> Result<SiteRow> {
         self.client(scope, client_id).await?;
-        let id: i64 =
-            sqlx::query("INSERT INTO sites (client_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(client_id)
-                .bind(name)
-                .bind(millis(now))
-                .fetch_one(&self.write)
-                .await
-                .map_err(|e| Error::conflict_or(e, || format!("the client has a site named '{name}' already")))?
-                .try_get("id")?;
+        let id: i64 = sqlx::query("INSERT INTO sites (client_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(client_id)
+            .bind(name)
+            .bind(millis(now))
+            .fetch_one(&self.write)
+            .await
+            .map_err(|e| Error::conflict_or(e, || format!("the client has a site named '{name}' already")))?
+            .try_get("id")?;
         Ok(SiteRow { id, client_id, name: name.to_owned() })
     }
 }

@@ -48,12 +48,7 @@ impl TestDatabase {
         let mut admin = sqlx::AnyConnection::connect(admin_url).await.expect("connect to the test PostgreSQL");
         sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
         let url = with_database(admin_url, &name);
-        TestDatabase {
-            url,
-            backend: Backend::Postgres,
-            _directory: None,
-            postgres: Some((admin_url.to_owned(), name)),
-        }
+        TestDatabase { url, backend: Backend::Postgres, _directory: None, postgres: Some((admin_url.to_owned(), name)) }
     }
 
     pub async fn open(&self) -> Store {
@@ -64,9 +59,8 @@ impl TestDatabase {
     pub async fn remove(self) {
         if let Some((admin_url, name)) = &self.postgres {
             if let Ok(mut admin) = sqlx::AnyConnection::connect(admin_url).await {
-                let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await;
+                let _ =
+                    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
             }
         }
     }

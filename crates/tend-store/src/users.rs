@@ -195,14 +195,13 @@ impl Store {
 
     /// Revokes one of the user's own tokens.
     pub async fn revoke_api_token(&self, user_id: i64, token_id: i64, now: Timestamp) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
-        )
-        .bind(millis(now))
-        .bind(token_id)
-        .bind(user_id)
-        .execute(&self.write)
-        .await?;
+        let done =
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+                .bind(millis(now))
+                .bind(token_id)
+                .bind(user_id)
+                .execute(&self.write)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("API token"));
         }

@@ -1,1 +1,100 @@
-fn main() {}
+//! The `tend` binary: control plane, agent and CLI in one.
+//!
+//! This crate parses the command line, sets up logging and maps errors to exit codes; the work
+//! itself lives in the library crates.
+
+mod cli;
+mod client;
+mod commands;
+mod exit;
+mod output;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::{Cli, Command, ConfigCommand, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::code(&e)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    // The agent is the lightest thing on a customer's server: one thread does.
+    let single_threaded = matches!(cli.command, Command::Agent(_));
+    let runtime = if single_threaded {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()?
+    };
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let format = cli.log_format;
+    match cli.command {
+        Command::Up(args) => {
+            init_logging(format.unwrap_or(LogFormat::Text), "info");
+            commands::up::run(args).await
+        }
+        Command::Server(args) => {
+            let config = commands::server::config(&args)?;
+            let configured = match config.log_format {
+                tend_server::config::LogFormat::Text => LogFormat::Text,
+                tend_server::config::LogFormat::Json => LogFormat::Json,
+            };
+            init_logging(format.unwrap_or(configured), "info");
+            commands::server::run(config).await
+        }
+        Command::Agent(command) => {
+            init_logging(format.unwrap_or(LogFormat::Text), "info");
+            commands::agent::run(command).await
+        }
+        command => {
+            init_logging(format.unwrap_or(LogFormat::Text), "warn");
+            cli_command(command).await
+        }
+    }
+}
+
+async fn cli_command(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Login(args) => commands::session::login(args).await,
+        Command::Logout => commands::session::logout().await,
+        Command::Host(command) => commands::hosts::run(command).await,
+        Command::Client(command) => commands::clients::run(command).await,
+        Command::EnrollToken(command) => commands::enroll_token::run(command).await,
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", tend_server::Config::example());
+            Ok(())
+        }
+        Command::Up(_) | Command::Server(_) | Command::Agent(_) => unreachable!("dispatched above"),
+    }
+}
+
+/// Logs go to standard error; `TEND_LOG` sets levels (e.g. `debug`, `tend_server=debug`).
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = EnvFilter::try_from_env("TEND_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

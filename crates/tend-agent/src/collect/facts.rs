@@ -8,9 +8,7 @@ use std::path::Path;
 use tend_proto::agent::HostFacts;
 
 use super::meminfo::{MEMINFO_PATH, parse_meminfo};
-use super::source::{
-    ParseError, numbered_lines, parse_file, parse_number, read_text_if_exists,
-};
+use super::source::{ParseError, numbered_lines, parse_file, parse_number, read_text_if_exists};
 use crate::Error;
 
 /// os-release(5): the first file wins; the second is only read when the first does not exist.
@@ -86,7 +84,9 @@ pub fn parse_os_release(text: &str) -> Result<OsRelease, ParseError> {
         if line.starts_with('#') {
             continue;
         }
-        let Some((key, raw)) = line.split_once('=') else { continue };
+        let Some((key, raw)) = line.split_once('=') else {
+            continue;
+        };
         let field = match key {
             "PRETTY_NAME" => &mut os.pretty_name,
             "ID" => &mut os.id,
@@ -165,7 +165,7 @@ fn bare_word(raw: &str) -> Result<String, &'static str> {
 pub struct CpuInfo {
     /// Empty when the kernel names no model, as on many arm boards.
     pub model: String,
-    /// Logical processors (hardware threads) the kernel runs, online or not as cpuinfo lists them.
+    /// Logical processors (hardware threads) that are online: cpuinfo lists no others.
     pub logical_processors: u32,
 }
 
@@ -175,7 +175,9 @@ pub fn parse_cpuinfo(text: &str) -> Result<CpuInfo, ParseError> {
     let mut logical_processors: u32 = 0;
     let (mut model_name, mut hardware, mut cpu_part) = (None, None, None);
     for (number, line) in numbered_lines(text) {
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         match key.trim_end() {
             "processor" => {
@@ -293,7 +295,9 @@ mod tests {
         for line in cases {
             let text = format!("# comment\nID=debian\n{line}\n");
             match parse_os_release(&text) {
-                Err(ParseError::Line { line: 3, reason }) => assert!(reason.starts_with("PRETTY_NAME: ")),
+                Err(ParseError::Line { line: 3, reason }) => {
+                    assert!(reason.starts_with("PRETTY_NAME: "))
+                }
                 other => panic!("{line:?} gave {other:?}"),
             }
         }
@@ -330,10 +334,7 @@ mod tests {
     fn malformed_cpuinfo() {
         assert_eq!(parse_cpuinfo("model name : x\n"), Err(ParseError::Missing { field: "processor" }));
         assert_eq!(parse_cpuinfo(""), Err(ParseError::Missing { field: "processor" }));
-        assert!(matches!(
-            parse_cpuinfo("processor\t: 0\n\nprocessor\t: \n"),
-            Err(ParseError::Line { line: 3, .. })
-        ));
+        assert!(matches!(parse_cpuinfo("processor\t: 0\n\nprocessor\t: \n"), Err(ParseError::Line { line: 3, .. })));
     }
 
     #[test]

@@ -30,7 +30,9 @@ impl Meminfo {
 pub fn parse_meminfo(text: &str) -> Result<Meminfo, ParseError> {
     let (mut total, mut available, mut swap_total, mut swap_free) = (None, None, None, None);
     for (number, line) in numbered_lines(text) {
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let slot = match key {
             "MemTotal" => &mut total,
             "MemAvailable" => &mut available,

@@ -1,1 +1,21 @@
-//! wip
+//! Collectors: what the agent learns about its own host from the kernel and a few well-known
+//! files, turned into the wire types of `tend-proto`.
+//!
+//! This module owns reading and parsing those sources (`/proc`, os-release, machine-id, statvfs,
+//! the interface list) and nothing else. It must not use the network, know about the server or
+//! the report that carries its results, or judge what a value means: thresholds and alerts are
+//! the server's. Nor may it let one cycle hang on a source that might not answer, which is why
+//! network filesystems are never measured.
+//!
+//! Every parser is a pure function over the text of its source, kept apart from the reading so
+//! that it can be tested on captured files (`testdata/`) and fuzzed. Parsers check the lines they
+//! use and ignore the rest, since the kernel adds fields over time.
+
+pub mod facts;
+pub mod meminfo;
+pub mod metrics;
+mod source;
+
+pub use facts::collect_facts;
+pub use metrics::MetricsCollector;
+pub use source::ParseError;

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use crate::Error;
 
-/// Why a text could not be parsed. It knows no path: parsers see only text, and
-/// [`parse_file`] adds the path when it turns this into an [`Error`].
+/// Why a text could not be parsed. It knows no path: parsers see only text, and the reading
+/// side adds the path when it turns this into an [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
     /// A line (numbered from 1) that does not have the shape its source documents.
@@ -56,10 +56,7 @@ pub(crate) fn read_text_if_exists(path: &Path) -> Result<Option<String>, Error> 
     }
 }
 
-pub(crate) fn parse_file<T>(
-    path: &Path,
-    parse: impl FnOnce(&str) -> Result<T, ParseError>,
-) -> Result<T, Error> {
+pub(crate) fn parse_file<T>(path: &Path, parse: impl FnOnce(&str) -> Result<T, ParseError>) -> Result<T, Error> {
     parse(&read_text(path)?).map_err(|error| error.at(path))
 }
 

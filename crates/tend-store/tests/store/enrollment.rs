@@ -27,13 +27,25 @@ async fn tokens_are_spent_and_refused_with_the_reason() {
         let multi = store.create_enrollment_token(Scope::AllClients, token("multi", 3), at(0)).await.unwrap();
 
         store.enroll_agent("single", "a", None, "cred-a", at(1)).await.unwrap();
-        assert_eq!(refusal(store.enroll_agent("single", "b", None, "cred-b", at(2)).await.unwrap_err()), Refusal::Exhausted);
-        assert_eq!(refusal(store.enroll_agent("nope", "b", None, "cred-b", at(2)).await.unwrap_err()), Refusal::Unknown);
-        assert_eq!(refusal(store.enroll_agent("multi", "b", None, "cred-b", at(100)).await.unwrap_err()), Refusal::Expired);
+        assert_eq!(
+            refusal(store.enroll_agent("single", "b", None, "cred-b", at(2)).await.unwrap_err()),
+            Refusal::Exhausted
+        );
+        assert_eq!(
+            refusal(store.enroll_agent("nope", "b", None, "cred-b", at(2)).await.unwrap_err()),
+            Refusal::Unknown
+        );
+        assert_eq!(
+            refusal(store.enroll_agent("multi", "b", None, "cred-b", at(100)).await.unwrap_err()),
+            Refusal::Expired
+        );
 
         store.enroll_agent("multi", "b", None, "cred-b", at(3)).await.unwrap();
         store.revoke_enrollment_token(Scope::AllClients, multi.id, at(4)).await.unwrap();
-        assert_eq!(refusal(store.enroll_agent("multi", "c", None, "cred-c", at(5)).await.unwrap_err()), Refusal::Revoked);
+        assert_eq!(
+            refusal(store.enroll_agent("multi", "c", None, "cred-c", at(5)).await.unwrap_err()),
+            Refusal::Revoked
+        );
 
         let listed = store.list_enrollment_tokens(Scope::AllClients).await.unwrap();
         let multi = listed.iter().find(|t| t.id == multi.id).unwrap();

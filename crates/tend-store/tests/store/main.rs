@@ -45,9 +45,7 @@ async fn client_with_host(store: &Store, name: &str) -> (i64, Enrolled) {
         uses: 1,
     };
     store.create_enrollment_token(Scope::AllClients, token, at(0)).await.unwrap();
-    let enrolled = store
-        .enroll_agent(&token_hash, &format!("{name}-srv1"), None, &format!("cred-{name}"), at(1))
-        .await
-        .unwrap();
+    let enrolled =
+        store.enroll_agent(&token_hash, &format!("{name}-srv1"), None, &format!("cred-{name}"), at(1)).await.unwrap();
     (client.id, enrolled)
 }

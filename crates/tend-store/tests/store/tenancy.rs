@@ -10,9 +10,11 @@ async fn a_client_scope_sees_only_its_own_client() {
         let (globex, globex_host) = client_with_host(&store, "globex").await;
         let acme_scope = Scope::Client(acme);
 
-        let clients = store.list_clients(acme_scope).await.unwrap();
+        let clients = store.list_clients(acme_scope, 0, 100).await.unwrap();
         assert_eq!(clients.iter().map(|c| c.id).collect::<Vec<_>>(), vec![acme]);
-        assert_eq!(store.list_clients(Scope::AllClients).await.unwrap().len(), 2);
+        assert_eq!(store.list_clients(Scope::AllClients, 0, 100).await.unwrap().len(), 2);
+        let second_page = store.list_clients(Scope::AllClients, acme, 1).await.unwrap();
+        assert_eq!(second_page.iter().map(|c| c.id).collect::<Vec<_>>(), vec![globex]);
 
         let hosts = store.list_hosts(acme_scope, None, 0, 100).await.unwrap();
         assert_eq!(hosts.iter().map(|h| h.id).collect::<Vec<_>>(), vec![acme_host.host_id]);

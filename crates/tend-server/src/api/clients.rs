@@ -1,0 +1,94 @@
+//! Clients and their sites.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use jiff::Timestamp;
+use tend_core::tenancy::{Action, authorize, validate_name};
+use tend_proto::api::{Client, NewClient, NewSite, Page, Problem, Site};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{PageQuery, convert, created};
+use crate::auth::Caller;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::{AppState, Error};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client))
+        .routes(routes!(list_sites, create_site))
+}
+
+/// Clients the caller may see, by id.
+#[utoipa::path(get, path = "/api/v1/clients", tag = "tenancy", security(("token" = [])), params(PageQuery),
+    responses((status = 200, body = Page<Client>), (status = 401, body = Problem)))]
+async fn list_clients(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<Page<Client>>, Error> {
+    let limit = page.limit()?;
+    let rows = state.store.list_clients(caller.scope(), page.after.unwrap_or(0), limit + 1).await?;
+    Ok(Json(page.page(rows.iter().map(convert::client).collect(), limit, |c| c.id)))
+}
+
+/// Add a client (administrators).
+#[utoipa::path(post, path = "/api/v1/clients", tag = "tenancy", security(("token" = [])), request_body = NewClient,
+    responses((status = 201, body = Client), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn create_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewClient>,
+) -> Result<Response, Error> {
+    authorize(&caller.principal(), Action::CreateClient)?;
+    let name = validate_name("name", &new.name)?;
+    let row = state.store.create_client(name, Timestamp::now()).await?;
+    tracing::info!(user = %caller.user.username, client = %row.name, "created a client");
+    Ok(created(convert::client(&row)))
+}
+
+/// One client.
+#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "tenancy", security(("token" = [])),
+    params(("id" = i64, Path, description = "Client id")),
+    responses((status = 200, body = Client), (status = 404, body = Problem)))]
+async fn get_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Client>, Error> {
+    Ok(Json(convert::client(&state.store.client(caller.scope(), id).await?)))
+}
+
+/// A client's sites.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/sites", tag = "tenancy", security(("token" = [])),
+    params(("id" = i64, Path, description = "Client id")),
+    responses((status = 200, body = Vec<Site>), (status = 404, body = Problem)))]
+async fn list_sites(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<Site>>, Error> {
+    let rows = state.store.list_sites(caller.scope(), id).await?;
+    Ok(Json(rows.iter().map(convert::site).collect()))
+}
+
+/// Add a site to a client (the provider's staff).
+#[utoipa::path(post, path = "/api/v1/clients/{id}/sites", tag = "tenancy", security(("token" = [])),
+    params(("id" = i64, Path, description = "Client id")), request_body = NewSite,
+    responses((status = 201, body = Site), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn create_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(client_id): ApiPath<i64>,
+    ApiJson(new): ApiJson<NewSite>,
+) -> Result<Response, Error> {
+    state.store.client(caller.scope(), client_id).await?;
+    authorize(&caller.principal(), Action::CreateSite { client_id })?;
+    let name = validate_name("name", &new.name)?;
+    let row = state.store.create_site(caller.scope(), client_id, name, Timestamp::now()).await?;
+    Ok(created(convert::site(&row)))
+}

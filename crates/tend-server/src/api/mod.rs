@@ -1,0 +1,113 @@
+//! The public HTTP API, `/api/v1`, and its OpenAPI document.
+//!
+//! Every route is registered through `utoipa_axum`, so the document at
+//! `/api/v1/openapi.json` is generated from the same code that routes requests.
+
+mod clients;
+mod convert;
+pub(crate) mod enrollment;
+mod hosts;
+mod session;
+pub(crate) mod users;
+
+use axum::Json;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use convert::host_summary;
+pub use session::check_password;
+
+use crate::error::{problem, problem_response};
+use crate::{AppState, Error};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tend", description = "Control plane API of tend: clients, hosts, metrics, enrollment."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "session", description = "Logging in and API tokens"),
+        (name = "tenancy", description = "Clients, sites and users"),
+        (name = "hosts", description = "Managed hosts, their facts and metrics"),
+        (name = "enrollment", description = "Enrollment tokens and agents"),
+        (name = "agent", description = "Endpoints the tend agent calls"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = || SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
+        components.add_security_scheme("token", bearer());
+        components.add_security_scheme("agent", bearer());
+    }
+}
+
+/// Every API route with its documentation.
+/// `max_report_bytes` bounds agent report bodies, which are larger than any user request.
+pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(session::routes())
+        .merge(clients::routes())
+        .merge(users::routes())
+        .merge(hosts::routes())
+        .merge(enrollment::routes())
+        .merge(crate::agent_api::routes(max_report_bytes))
+        .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
+}
+
+/// The OpenAPI document, as served.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router(0).split_for_parts().1
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
+/// Unknown paths answer a problem document too.
+pub async fn not_found(uri: Uri) -> Response {
+    let detail = format!("no such resource: {}", uri.path());
+    problem_response(problem(StatusCode::NOT_FOUND, "not-found", "Not found", detail, None))
+}
+
+/// Keyset pagination: `after` is the last id of the previous page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    pub after: Option<i64>,
+    /// Items per page, 1 to 1000; default 100.
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub const DEFAULT_LIMIT: u32 = 100;
+    pub const MAX_LIMIT: u32 = 1000;
+
+    pub fn limit(&self) -> Result<u32, Error> {
+        match self.limit.unwrap_or(Self::DEFAULT_LIMIT) {
+            n @ 1..=Self::MAX_LIMIT => Ok(n),
+            n => Err(Error::invalid_field("limit", format!("limit {n} is outside 1..={}", Self::MAX_LIMIT))),
+        }
+    }
+
+    /// Fetches one more than asked, to know whether a next page exists.
+    pub fn page<T>(&self, mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> tend_proto::api::Page<T> {
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor = if more { items.last().map(id) } else { None };
+        tend_proto::api::Page { items, next_cursor }
+    }
+}
+
+/// 201 with a body.
+pub fn created<T: serde::Serialize>(body: T) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}

@@ -1,0 +1,302 @@
+//! The server's configuration: defaults in code, then the TOML file, then `TEND_*` variables.
+//!
+//! Every key of the file has an environment override named after its path:
+//! `listen` → `TEND_LISTEN`, `http.max_body_bytes` → `TEND_HTTP_MAX_BODY_BYTES`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Prefix of every environment override.
+pub const ENV_PREFIX: &str = "TEND_";
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Where tend keeps its embedded database and files.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; empty for the embedded SQLite in `data_dir`.
+    pub database_url: String,
+    /// The address users and agents reach this server at; decides the cookie `Secure` flag.
+    pub public_url: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    pub http: HttpConfig,
+    pub sessions: SessionConfig,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body of the user API.
+    pub max_body_bytes: usize,
+    /// Largest agent report batch (a replay after an outage carries many reports).
+    pub max_report_bytes: usize,
+    /// A request taking longer is answered 408 and dropped.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// How long a browser login lasts.
+    pub lifetime_hours: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("/var/lib/tend"),
+            database_url: String::new(),
+            public_url: String::new(),
+            log_format: LogFormat::Text,
+            http: HttpConfig::default(),
+            sessions: SessionConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { max_body_bytes: 1 << 20, max_report_bytes: 16 << 20, request_timeout_secs: 60 }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig { lifetime_hours: 12 }
+    }
+}
+
+/// The database URL is the one secret here: never printed.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &if self.database_url.is_empty() { "" } else { "<set>" })
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("http", &self.http)
+            .field("sessions", &self.sessions)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads `file` (when given) over the defaults, then the `TEND_*` overrides from `env`.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, Error> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+                text.parse::<toml::Table>().map_err(|e| Error::Config(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            let origin = file.map_or("configuration".into(), |p| p.display().to_string());
+            Error::Config(format!("{origin}: {e}"))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The commented example printed by `tend config example`.
+    pub fn example() -> &'static str {
+        include_str!("../config.example.toml")
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        let invalid = |key: &str, reason: &str| Err(Error::Config(format!("{key}: {reason}")));
+        if !self.database_url.is_empty() && tend_store::Backend::from_url(&self.database_url).is_none() {
+            return invalid("database_url", "expected postgres://… or sqlite://…, or empty for the embedded database");
+        }
+        if !(self.public_url.is_empty()
+            || self.public_url.starts_with("http://")
+            || self.public_url.starts_with("https://"))
+        {
+            return invalid("public_url", "expected an http:// or https:// URL");
+        }
+        if self.http.max_body_bytes < 1024 || self.http.max_report_bytes < 1024 {
+            return invalid("http", "body limits below 1024 bytes would refuse every request");
+        }
+        if self.http.request_timeout_secs == 0 {
+            return invalid("http.request_timeout_secs", "must be at least 1");
+        }
+        if self.sessions.lifetime_hours == 0 {
+            return invalid("sessions.lifetime_hours", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The configured database, or the embedded SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("tend.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The URL to show people: the configured public one or the listen address.
+    pub fn base_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    /// Cookies are `Secure` whenever the server is reached over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Overlays `TEND_*` variables on the file's table, following the keys of the defaults so that
+/// every key has an override and misspelt variables are reported instead of ignored.
+fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> Result<(), Error> {
+    let defaults = toml::Table::try_from(Config::default()).map_err(|e| Error::Config(e.to_string()))?;
+    let keys = env_keys(&defaults, "");
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        if NOT_CONFIG_VARS.contains(&rest) {
+            continue;
+        }
+        let Some(path) = keys.iter().find(|(var, _)| var == rest).map(|(_, path)| path) else {
+            return Err(Error::Config(format!("{name}: no such setting (see `tend config example`)")));
+        };
+        insert(table, path, parse_env_value(&value));
+    }
+    Ok(())
+}
+
+/// `TEND_*` variables read elsewhere (the CLI, the agent, tests), not server settings.
+const NOT_CONFIG_VARS: &[&str] =
+    &["ADMIN_PASSWORD", "CONFIG", "SERVER", "TOKEN", "LOG", "TEST_DATABASE_URL", "STATE_DIR", "DATA", "AGENT_INTERVAL"];
+
+/// (VARIABLE_SUFFIX, [table, key]) for every leaf of the defaults.
+fn env_keys(table: &toml::Table, prefix: &str) -> Vec<(String, Vec<String>)> {
+    let mut keys = Vec::new();
+    for (key, value) in table {
+        let var = format!("{prefix}{}", key.to_uppercase());
+        match value {
+            toml::Value::Table(inner) => {
+                for (inner_var, mut path) in env_keys(inner, &format!("{var}_")) {
+                    path.insert(0, key.clone());
+                    keys.push((inner_var, path));
+                }
+            }
+            _ => keys.push((var, vec![key.clone()])),
+        }
+    }
+    keys
+}
+
+/// Numbers and booleans are typed; anything else is a string.
+fn parse_env_value(value: &str) -> toml::Value {
+    if let Ok(n) = value.parse::<i64>() {
+        toml::Value::Integer(n)
+    } else if let Ok(b) = value.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else {
+        toml::Value::String(value.to_owned())
+    }
+}
+
+fn insert(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut current = table;
+    for key in parents {
+        let entry = current.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(inner) = entry else { return };
+        current = inner;
+    }
+    current.insert(last.clone(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        let f = file("listen = \"0.0.0.0:9000\"\n[http]\nmax_body_bytes = 2048\n");
+        let config = Config::load(
+            Some(f.path()),
+            env(&[("TEND_HTTP_MAX_BODY_BYTES", "4096"), ("TEND_DATA_DIR", "/srv/tend"), ("HOME", "/root")]),
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.http.max_body_bytes, 4096);
+        assert_eq!(config.data_dir, PathBuf::from("/srv/tend"));
+        assert_eq!(config.database_url(), "sqlite:///srv/tend/tend.db");
+        assert_eq!(config.sessions.lifetime_hours, 12);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_line() {
+        let f = file("listen = \"0.0.0.0:9000\"\n\n[http]\nmax_body_bytes = \"lots\"\n");
+        let err = Config::load(Some(f.path()), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("line 4") && err.contains("max_body_bytes"), "{err}");
+
+        let f = file("lisen = \"0.0.0.0:9000\"\n");
+        let err = Config::load(Some(f.path()), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("lisen") && err.contains("line 1"), "{err}");
+
+        let err = Config::load(None, env(&[("TEND_LISTN", "x")])).unwrap_err().to_string();
+        assert!(err.contains("TEND_LISTN"), "{err}");
+
+        let err = Config::load(None, env(&[("TEND_DATABASE_URL", "mysql://x")])).unwrap_err().to_string();
+        assert!(err.starts_with("invalid configuration: database_url"), "{err}");
+    }
+
+    #[test]
+    fn the_example_is_valid_and_complete() {
+        let f = file(Config::example());
+        let config = Config::load(Some(f.path()), env(&[])).unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        for (var, _) in env_keys(&defaults, "") {
+            let documented = format!("TEND_{var}");
+            assert!(Config::example().contains(&documented), "config.example.toml does not mention {documented}");
+        }
+        assert_eq!(config.http, HttpConfig::default());
+    }
+
+    #[test]
+    fn debug_hides_the_database_url() {
+        let config = Config { database_url: "postgres://u:pw@h/db".into(), ..Config::default() };
+        assert!(!format!("{config:?}").contains("pw"));
+    }
+}

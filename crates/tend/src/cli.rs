@@ -1,0 +1,190 @@
+//! The command line: every command, its flags and its help text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tend",
+    version,
+    about = "Keep your customers' servers healthy: control plane, agent and CLI in one binary."
+)]
+#[command(after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 not logged in or not allowed, \
+4 not found, 5 server or database unreachable, 6 request refused as invalid or conflicting.")]
+pub struct Cli {
+    /// Log lines as human-readable text or JSON objects (levels: TEND_LOG, e.g. "debug").
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Try tend on this machine: server on embedded SQLite plus an agent for this host.
+    Up(UpArgs),
+    /// Run the control plane: HTTP API, web UI, agent endpoint.
+    Server(ServerArgs),
+    /// Run or enroll the agent of a managed server.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Log in to a tend server; the API token is kept in your config directory.
+    Login(LoginArgs),
+    /// Revoke the stored API token and forget it.
+    Logout,
+    /// Managed hosts.
+    #[command(subcommand)]
+    Host(HostCommand),
+    /// Clients: the provider's customer companies.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Tokens with which machines enroll their agent.
+    #[command(subcommand, name = "enroll-token")]
+    EnrollToken(EnrollTokenCommand),
+    /// The server's configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Where the database, the agent's state and everything else are kept.
+    #[arg(long, default_value = "tend-data", env = "TEND_DATA")]
+    pub data: PathBuf,
+    /// Address of the web UI and API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// TOML configuration file (see `tend config example`); TEND_* variables override it.
+    #[arg(long, env = "TEND_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Overrides `listen`.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Overrides `database_url`: postgres://… for PostgreSQL.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Overrides `data_dir`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Exchange an enrollment token for this machine's credential.
+    Enroll(EnrollArgs),
+    /// Collect and report until stopped (SIGTERM or Ctrl-C send a last report first).
+    Run(AgentRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// The tend server, e.g. https://tend.example.net
+    #[arg(long, env = "TEND_SERVER")]
+    pub server: String,
+    /// The enrollment token (tnd_e_…).
+    #[arg(long, env = "TEND_TOKEN", hide_env_values = true)]
+    pub token: String,
+    #[arg(long, default_value = "/var/lib/tend-agent", env = "TEND_STATE_DIR")]
+    pub state_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentRunArgs {
+    #[arg(long, default_value = "/var/lib/tend-agent", env = "TEND_STATE_DIR")]
+    pub state_dir: PathBuf,
+    /// Seconds between reports (at least 10); default: what the server asks for, 60.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(10..))]
+    pub interval: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The tend server, e.g. https://tend.example.net
+    #[arg(long, env = "TEND_SERVER")]
+    pub server: String,
+    #[arg(long)]
+    pub user: String,
+    /// Read the password from the first line of standard input instead of a prompt.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// List hosts with status, last seen and headline metrics.
+    List {
+        /// Only this client's hosts (id or name).
+        #[arg(long)]
+        client: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// One host: facts, status and latest values.
+    Show {
+        /// Host id or hostname.
+        host: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// List clients.
+    List {
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Add a client.
+    Add {
+        name: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnrollTokenCommand {
+    /// Create an enrollment token and print it with the command to enroll an agent.
+    Create {
+        /// Client id or name.
+        #[arg(long)]
+        client: String,
+        /// Site id or name within the client.
+        #[arg(long)]
+        site: Option<String>,
+        /// RFC 3339 time or a span such as 24h or 7d (default 24h).
+        #[arg(long)]
+        expires: Option<String>,
+        /// How many machines may enroll with it (default 1).
+        #[arg(long)]
+        uses: Option<u32>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration with every key and its environment variable.
+    Example,
+}

@@ -1,0 +1,72 @@
+//! `tend client list|add`, and finding a client or site by id or name.
+
+use anyhow::bail;
+use tend_proto::api::{Client, NewClient, Page, Site};
+
+use crate::cli::ClientCommand;
+use crate::client::Api;
+use crate::exit::Refused;
+use crate::output::{Table, json};
+
+pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
+    let api = Api::logged_in()?;
+    match command {
+        ClientCommand::List { output } => {
+            let clients = all_clients(&api).await?;
+            if output.json {
+                return json(&clients);
+            }
+            let mut table = Table::new(&["ID", "NAME", "HOSTS", "CREATED"]);
+            for c in &clients {
+                table.row(vec![c.id.to_string(), c.name.clone(), c.host_count.to_string(), c.created_at.clone()]);
+            }
+            print!("{}", table.render());
+        }
+        ClientCommand::Add { name, output } => {
+            let client: Client = api.post("/api/v1/clients", &NewClient { name }).await?;
+            if output.json {
+                return json(&client);
+            }
+            println!("Added client {} (id {}).", client.name, client.id);
+        }
+    }
+    Ok(())
+}
+
+pub async fn all_clients(api: &Api) -> anyhow::Result<Vec<Client>> {
+    let mut clients = Vec::new();
+    let mut after = 0;
+    loop {
+        let page: Page<Client> = api.get(&format!("/api/v1/clients?after={after}&limit=1000")).await?;
+        clients.extend(page.items);
+        match page.next_cursor {
+            Some(next) => after = next,
+            None => return Ok(clients),
+        }
+    }
+}
+
+/// A client id from an id or an exact name.
+pub async fn resolve_client(api: &Api, text: &str) -> anyhow::Result<i64> {
+    if let Ok(id) = text.parse() {
+        return Ok(id);
+    }
+    let clients = all_clients(api).await?;
+    match clients.iter().find(|c| c.name == text) {
+        Some(client) => Ok(client.id),
+        None => Err(Refused { status: 404, detail: format!("no client named '{text}'") }.into()),
+    }
+}
+
+/// A site id of the client from an id or an exact name.
+pub async fn resolve_site(api: &Api, client_id: i64, text: &str) -> anyhow::Result<i64> {
+    if let Ok(id) = text.parse() {
+        return Ok(id);
+    }
+    let sites: Vec<Site> = api.get(&format!("/api/v1/clients/{client_id}/sites")).await?;
+    match sites.iter().filter(|s| s.name == text).collect::<Vec<_>>()[..] {
+        [site] => Ok(site.id),
+        [] => Err(Refused { status: 404, detail: format!("the client has no site named '{text}'") }.into()),
+        _ => bail!("several sites are named '{text}'"),
+    }
+}

@@ -1,0 +1,33 @@
+//! One module per command group.
+
+pub mod agent;
+pub mod clients;
+pub mod enroll_token;
+pub mod hosts;
+pub mod server;
+pub mod session;
+pub mod up;
+
+use std::future::Future;
+
+/// Resolves on Ctrl-C or SIGTERM: how service managers and people ask tend to stop.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    async {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+        tracing::info!("stop requested");
+    }
+}
