@@ -104,15 +104,16 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+                // The file alone first: its errors carry the line and the key.
+                toml::from_str::<Config>(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
                 text.parse::<toml::Table>().map_err(|e| Error::Config(format!("{}: {e}", path.display())))?
             }
             None => toml::Table::new(),
         };
         apply_env(&mut table, env)?;
-        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-            let origin = file.map_or("configuration".into(), |p| p.display().to_string());
-            Error::Config(format!("{origin}: {e}"))
-        })?;
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config(format!("environment ({ENV_PREFIX}*): {e}")))?;
         config.validate()?;
         Ok(config)
     }

@@ -18,8 +18,12 @@ pub enum Error {
     Refused(#[from] tend_core::Error),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// The request cannot be read (malformed JSON, bad parameters).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request is readable but its content is refused; `field` names the culprit if known.
     #[error("{detail}")]
-    BadRequest { detail: String, field: Option<String> },
+    Invalid { detail: String, field: Option<String> },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -32,11 +36,11 @@ pub enum Error {
 
 impl Error {
     pub fn bad_request(detail: impl Into<String>) -> Error {
-        Error::BadRequest { detail: detail.into(), field: None }
+        Error::BadRequest(detail.into())
     }
 
     pub fn invalid_field(field: &str, detail: impl Into<String>) -> Error {
-        Error::BadRequest { detail: detail.into(), field: Some(field.to_owned()) }
+        Error::Invalid { detail: detail.into(), field: Some(field.to_owned()) }
     }
 
     /// (status, problem type slug, title, field).
@@ -44,9 +48,9 @@ impl Error {
         use tend_store::Error as Store;
         match self {
             Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Not authenticated", None),
-            Error::BadRequest { field: None, .. } => (StatusCode::BAD_REQUEST, "bad-request", "Bad request", None),
-            Error::BadRequest { field: Some(f), .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", "Invalid field", Some(f.clone()))
+            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request", None),
+            Error::Invalid { field, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid request", field.clone())
             }
             Error::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large", None),
             Error::NotFound(_) | Error::Store(Store::NotFound(_)) => {
@@ -68,7 +72,7 @@ fn refusal_status(refusal: &tend_core::Error) -> (StatusCode, &'static str, &'st
             (StatusCode::FORBIDDEN, "enrollment-refused", "Enrollment refused", None)
         }
         tend_core::Error::Invalid { field, .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", "Invalid field", Some((*field).to_owned()))
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid request", Some((*field).to_owned()))
         }
     }
 }

@@ -26,6 +26,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(Error::PayloadTooLarge("the request body exceeds the configured limit".into()))
             }
+            Err(JsonRejection::JsonDataError(e)) => Err(Error::Invalid { detail: e.body_text(), field: None }),
             Err(e) => Err(Error::bad_request(e.body_text())),
         }
     }

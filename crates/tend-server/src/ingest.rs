@@ -109,7 +109,7 @@ mod tests {
 
     fn refused_field(batch: ReportBatch) -> String {
         match convert_batch(batch) {
-            Err(Error::BadRequest { field: Some(field), .. }) => field,
+            Err(Error::Invalid { field: Some(field), .. }) => field,
             other => panic!("expected a refused field, got {other:?}"),
         }
     }

@@ -43,10 +43,11 @@ async fn create_user(
     if !role.is_staff() && client_id.is_none() {
         return Err(Error::invalid_field("client_id", "a client's user needs the client they belong to"));
     }
-    authorize(&caller.principal(), Action::CreateUser { role, client_id })?;
+    // Another client's id is answered as if it did not exist, before any authorization says more.
     if let Some(id) = client_id {
         state.store.client(caller.scope(), id).await?;
     }
+    authorize(&caller.principal(), Action::CreateUser { role, client_id })?;
     let username = validate_name("username", &new.username)?;
     let user = create(&state.store, username, new.password, role, client_id).await?;
     tracing::info!(by = %caller.user.username, user = %user.username, "created a user");

@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn ages_read_like_people_say_them() {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let before = |s| Timestamp::from_second(1_800_000_000 - s).unwrap();
+        let before = |s: i64| Timestamp::from_second(1_800_000_000 - s).unwrap();
         assert_eq!(ago(now, before(12)), "12 s ago");
         assert_eq!(ago(now, before(300)), "5 min ago");
         assert_eq!(ago(now, before(3 * 3600 + 5)), "3 h ago");

@@ -1,6 +1,7 @@
 //! `tend up`: the control plane and an agent for this machine in one process, for a first
 //! look. A second start on the same data directory reuses everything.
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use anyhow::Context;
@@ -36,7 +37,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(tend_server::serve(state, listener, wait_for(server_stopped)));
 
     let agent_state = StateDir::open(&data.join("agent"))?;
-    if !agent_state.is_enrolled() {
+    if agent_state.is_enrolled() {
+        // Another --listen than last time: the local agent follows its server.
+        let mut identity = agent_state.identity()?;
+        if identity.server_url != url {
+            identity.server_url = url.clone();
+            agent_state.save_identity(&identity)?;
+        }
+    } else {
         let token = setup::enrollment_token(&store, &admin, &client).await?;
         enroll(&url, &token, &agent_state).await.context("enrolling the local agent")?;
     }
@@ -58,15 +66,20 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
+/// Written with `writeln!` and errors ignored: a closed standard output must not stop tend.
 fn greet(url: &str, generated_password: Option<&str>, chosen: bool) {
     let admin = setup::ADMIN_USERNAME;
-    println!("\ntend is running: open {url}");
-    match generated_password {
-        Some(password) => println!(
+    let login = match generated_password {
+        Some(password) => format!(
             "Log in as '{admin}' with the password {password}\n(shown only this once; set {ADMIN_PASSWORD_VAR} to choose it)"
         ),
-        None if chosen => println!("Log in as '{admin}' with the password from {ADMIN_PASSWORD_VAR}."),
-        None => println!("Log in as '{admin}' with the password shown at the first start."),
-    }
-    println!("This machine reports as a host of the client '{LOCAL_CLIENT}'. Stop with Ctrl-C.\n");
+        None if chosen => format!("Log in as '{admin}' with the password from {ADMIN_PASSWORD_VAR}."),
+        None => format!("Log in as '{admin}' with the password shown at the first start."),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "\ntend is running: open {url}\n{login}\nThis machine reports as a host of the client '{LOCAL_CLIENT}'. Stop with Ctrl-C.\n"
+    );
+    let _ = out.flush();
 }

@@ -1,0 +1,125 @@
+//! The CLI against a real server: login, tables and JSON, exit codes.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::harness::{ADMIN_PASSWORD, Server, each_backend, run, tend, text};
+
+/// Runs a command with `input` on standard input.
+async fn run_with_input(mut command: Command, input: &str) -> std::process::Output {
+    let input = input.to_owned();
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn cli(server: &Server, args: &[&str]) -> Command {
+    let mut command = tend(server.dir.path());
+    command.args(args);
+    command
+}
+
+#[tokio::test]
+async fn a_technician_works_from_the_command_line() {
+    each_backend(|db| async move {
+        let server = Server::start(&db).await;
+        let login = cli(&server, &["login", "--server", &server.url, "--user", "admin", "--password-stdin"]);
+        let wrong = run_with_input(login, "nope\n").await;
+        assert_eq!(wrong.status.code(), Some(3), "{}", text(&wrong.stderr));
+        assert!(text(&wrong.stderr).contains("wrong user name or password"));
+
+        let not_yet = run(cli(&server, &["host", "list"])).await;
+        assert_eq!(not_yet.status.code(), Some(3));
+        assert!(text(&not_yet.stderr).contains("not logged in"));
+
+        let login = cli(&server, &["login", "--server", &server.url, "--user", "admin", "--password-stdin"]);
+        let ok = run_with_input(login, &format!("{ADMIN_PASSWORD}\n")).await;
+        assert!(ok.status.success(), "{}", text(&ok.stderr));
+        let saved = server.dir.path().join("config/tend/login.json");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600);
+
+        let added = run(cli(&server, &["client", "add", "Acme SA", "--json"])).await;
+        assert!(added.status.success(), "{}", text(&added.stderr));
+        let client: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+        assert_eq!(client["name"], "Acme SA");
+        let duplicate = run(cli(&server, &["client", "add", "Acme SA"])).await;
+        assert_eq!(duplicate.status.code(), Some(6), "{}", text(&duplicate.stderr));
+
+        let listed = run(cli(&server, &["client", "list"])).await;
+        let table = text(&listed.stdout);
+        assert!(table.starts_with("ID") && table.contains("Acme SA"), "{table}");
+
+        let created =
+            run(cli(&server, &["enroll-token", "create", "--client", "Acme SA", "--uses", "2", "--json"])).await;
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        let token: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+        assert_eq!((token["uses_allowed"].as_u64(), token["client_id"].clone()), (Some(2), client["id"].clone()));
+        let secret = token["token"].as_str().unwrap().to_owned();
+        let human = run(cli(&server, &["enroll-token", "create", "--client", "Acme SA"])).await;
+        assert!(text(&human.stdout).contains(&format!("tend agent enroll --server {}", server.url)));
+        let unknown = run(cli(&server, &["enroll-token", "create", "--client", "Nobody"])).await;
+        assert_eq!(unknown.status.code(), Some(4));
+
+        let hash = tend_server::auth::hash_secret(&secret);
+        server.store.enroll_agent(&hash, "db1.acme", None, "cred", crate::harness::now()).await.unwrap();
+        let hosts = run(cli(&server, &["host", "list", "--client", "Acme SA", "--json"])).await;
+        let hosts: serde_json::Value = serde_json::from_slice(&hosts.stdout).unwrap();
+        assert_eq!(hosts[0]["hostname"], "db1.acme");
+        assert_eq!(hosts[0]["status"], "pending");
+        let shown = run(cli(&server, &["host", "show", "db1.acme"])).await;
+        assert!(text(&shown.stdout).starts_with("db1.acme (host"), "{}", text(&shown.stdout));
+        let missing = run(cli(&server, &["host", "show", "nowhere"])).await;
+        assert_eq!(missing.status.code(), Some(4));
+
+        let logout = run(cli(&server, &["logout"])).await;
+        assert!(text(&logout.stdout).contains("token is revoked"), "{}", text(&logout.stdout));
+        assert!(!saved.exists());
+        let after = run(cli(&server, &["host", "list"])).await;
+        assert_eq!(after.status.code(), Some(3));
+        server.stop().await;
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn start_up_errors_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tend.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\n[http]\nmax_body_bytes = \"big\"\n").unwrap();
+    let bad_config = run({
+        let mut c = tend(dir.path());
+        c.arg("server").arg("--config").arg(&config);
+        c
+    })
+    .await;
+    let stderr = text(&bad_config.stderr);
+    assert_eq!(bad_config.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("line 3") && stderr.contains("max_body_bytes"), "{stderr}");
+
+    let unreachable = run({
+        let mut c = tend(dir.path());
+        c.args(["server", "--listen", "127.0.0.1:0", "--database-url", "postgres://tend:hunter2@127.0.0.1:1/tend"]);
+        c.arg("--data-dir").arg(dir.path());
+        c
+    })
+    .await;
+    let stderr = text(&unreachable.stderr);
+    assert_eq!(unreachable.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("cannot open the database postgres://tend:***@127.0.0.1:1/tend"), "{stderr}");
+    assert!(!stderr.contains("hunter2") && !stderr.contains("panicked"), "{stderr}");
+
+    let usage = run({
+        let mut c = tend(dir.path());
+        c.args(["host", "list", "--bogus"]);
+        c
+    })
+    .await;
+    assert_eq!(usage.status.code(), Some(2));
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real server on an ephemeral port, real `tend` processes, on SQLite and
+//! (when `TEND_TEST_DATABASE_URL` is set) on PostgreSQL.
+
+mod agent;
+mod api;
+mod cli;
+mod harness;
+mod tenancy;
+mod up;
