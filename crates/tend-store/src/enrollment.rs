@@ -82,10 +82,10 @@ impl Store {
         now: Timestamp,
     ) -> Result<EnrollmentTokenRow> {
         self.client(scope, token.client_id).await?;
-        if let Some(site_id) = token.site_id {
-            if self.site(scope, site_id).await?.client_id != token.client_id {
-                return Err(Error::NotFound("site"));
-            }
+        if let Some(site_id) = token.site_id
+            && self.site(scope, site_id).await?.client_id != token.client_id
+        {
+            return Err(Error::NotFound("site"));
         }
         let id: i64 = sqlx::query(
             "INSERT INTO enrollment_tokens \

@@ -57,11 +57,10 @@ impl TestDatabase {
 
     /// Drops a PostgreSQL test database; SQLite's directory goes with `self`.
     pub async fn remove(self) {
-        if let Some((admin_url, name)) = &self.postgres {
-            if let Ok(mut admin) = sqlx::AnyConnection::connect(admin_url).await {
-                let _ =
-                    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
-            }
+        if let Some((admin_url, name)) = &self.postgres
+            && let Ok(mut admin) = sqlx::AnyConnection::connect(admin_url).await
+        {
+            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
         }
     }
 }

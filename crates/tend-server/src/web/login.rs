@@ -96,9 +96,11 @@ pub async fn logout(
     if let (Some(Caller { via: Via::Session { csrf_token }, .. }), Some(session)) =
         (caller, cookie(&headers, SESSION_COOKIE))
     {
-        if csrf_token == form.csrf {
-            state.store.delete_session(&hash_secret(&session), Timestamp::now()).await?;
+        // A forged logout from another site must not log anyone out.
+        if csrf_token != form.csrf {
+            return Err(Error::Refused(tend_core::Error::Forbidden("the logout form is not from this session")));
         }
+        state.store.delete_session(&hash_secret(&session), Timestamp::now()).await?;
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
