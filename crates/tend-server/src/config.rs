@@ -190,7 +190,7 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
 
 /// `TEND_*` variables read elsewhere (the CLI, the agent, tests), not server settings.
 const NOT_CONFIG_VARS: &[&str] =
-    &["ADMIN_PASSWORD", "CONFIG", "SERVER", "TOKEN", "LOG", "TEST_DATABASE_URL", "STATE_DIR", "DATA", "AGENT_INTERVAL"];
+    &["ADMIN_PASSWORD", "CONFIG", "SERVER", "TOKEN", "LOG", "TEST_DATABASE_URL", "STATE_DIR", "DATA"];
 
 /// (VARIABLE_SUFFIX, [table, key]) for every leaf of the defaults.
 fn env_keys(table: &toml::Table, prefix: &str) -> Vec<(String, Vec<String>)> {
