@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tend_proto::api::Problem;
+use tend_proto::api::{Page, Problem};
 
 use crate::exit::{NotLoggedIn, Refused, Unreachable};
 
@@ -88,6 +88,21 @@ impl Api {
 
     pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
         self.send(self.http.post(self.url(path)).json(body)).await
+    }
+
+    /// Every item of a paginated list; `path` may carry its own query (`/api/v1/hosts?client=3`).
+    pub async fn all<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<Vec<T>> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut after = 0;
+        loop {
+            let page: Page<T> = self.get(&format!("{path}{separator}after={after}&limit=1000")).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => after = next,
+                None => return Ok(items),
+            }
+        }
     }
 
     /// A request whose answer has no body (204).

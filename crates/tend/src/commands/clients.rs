@@ -1,7 +1,7 @@
 //! `tend client list|add`, and finding a client or site by id or name.
 
 use anyhow::bail;
-use tend_proto::api::{Client, NewClient, Page, Site};
+use tend_proto::api::{Client, NewClient, Site};
 
 use crate::cli::ClientCommand;
 use crate::client::Api;
@@ -12,7 +12,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
     let api = Api::logged_in()?;
     match command {
         ClientCommand::List { output } => {
-            let clients = all_clients(&api).await?;
+            let clients: Vec<Client> = api.all("/api/v1/clients").await?;
             if output.json {
                 return json(&clients);
             }
@@ -33,25 +33,12 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn all_clients(api: &Api) -> anyhow::Result<Vec<Client>> {
-    let mut clients = Vec::new();
-    let mut after = 0;
-    loop {
-        let page: Page<Client> = api.get(&format!("/api/v1/clients?after={after}&limit=1000")).await?;
-        clients.extend(page.items);
-        match page.next_cursor {
-            Some(next) => after = next,
-            None => return Ok(clients),
-        }
-    }
-}
-
 /// A client id from an id or an exact name.
 pub async fn resolve_client(api: &Api, text: &str) -> anyhow::Result<i64> {
     if let Ok(id) = text.parse() {
         return Ok(id);
     }
-    let clients = all_clients(api).await?;
+    let clients: Vec<Client> = api.all("/api/v1/clients").await?;
     match clients.iter().find(|c| c.name == text) {
         Some(client) => Ok(client.id),
         None => Err(Refused { status: 404, detail: format!("no client named '{text}'") }.into()),

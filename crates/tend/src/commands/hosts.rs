@@ -1,6 +1,6 @@
 //! `tend host list|show`.
 
-use tend_proto::api::{Host, HostDetail, Page};
+use tend_proto::api::{Host, HostDetail};
 
 use super::clients::resolve_client;
 use crate::cli::HostCommand;
@@ -35,16 +35,9 @@ pub async fn run(command: HostCommand) -> anyhow::Result<()> {
 }
 
 async fn all_hosts(api: &Api, client_id: Option<i64>) -> anyhow::Result<Vec<Host>> {
-    let filter = client_id.map(|c| format!("&client={c}")).unwrap_or_default();
-    let mut hosts = Vec::new();
-    let mut after = 0;
-    loop {
-        let page: Page<Host> = api.get(&format!("/api/v1/hosts?after={after}&limit=1000{filter}")).await?;
-        hosts.extend(page.items);
-        match page.next_cursor {
-            Some(next) => after = next,
-            None => return Ok(hosts),
-        }
+    match client_id {
+        Some(client) => api.all(&format!("/api/v1/hosts?client={client}")).await,
+        None => api.all("/api/v1/hosts").await,
     }
 }
 
