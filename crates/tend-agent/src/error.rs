@@ -27,4 +27,26 @@ pub enum Error {
     Rejected { status: u16, detail: String },
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
+    /// A collector's tool is missing or the agent may not use it: reported, not retried hard.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("{tool} did not finish within {seconds} s")]
+    TimedOut { tool: String, seconds: u64 },
+    /// A tool ran but failed or said something the parser cannot read.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    /// How a collector that failed with this error fared: `unavailable` when the host lacks the
+    /// tool or the agent may not read the source, `failed` otherwise.
+    pub fn collector_outcome(&self) -> &'static str {
+        let denied_or_missing =
+            |e: &std::io::Error| matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied);
+        match self {
+            Error::Unavailable(_) => "unavailable",
+            Error::Read { source, .. } if denied_or_missing(source) => "unavailable",
+            _ => "failed",
+        }
+    }
 }

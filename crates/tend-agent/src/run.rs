@@ -126,7 +126,7 @@ impl Reporter {
             collected_at_ms: now.as_millisecond(),
             schema_version: REPORT_SCHEMA_VERSION,
             stopping,
-            sections: Sections { facts: self.facts_to_send(now), metrics: self.metrics.collect() },
+            sections: Sections { facts: self.facts_to_send(now), metrics: self.metrics.collect(), ..Sections::default() },
         })
     }
 

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::inventory as inv;
+
 /// `POST /api/agent/v1/enroll`: exchange an enrollment token for an agent credential.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -63,6 +65,29 @@ pub struct Sections {
     pub facts: Option<HostFacts>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<Sample>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disks: Option<Vec<inv::Disk>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raid: Option<inv::Raid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensors: Option<Vec<inv::Sensor>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<inv::Services>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages: Option<inv::Packages>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<inv::OsSupport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub antivirus: Option<inv::Antivirus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<inv::TimeSync>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates: Option<Vec<inv::Certificate>>,
+    /// How every collector that ran this cycle fared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collectors: Vec<inv::CollectorStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<inv::AgentStatus>,
 }
 
 /// What a host is: slow-changing facts.

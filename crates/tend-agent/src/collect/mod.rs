@@ -11,11 +11,27 @@
 //! that it can be tested on captured files (`testdata/`) and fuzzed. Parsers check the lines they
 //! use and ignore the rest, since the kernel adds fields over time.
 
+pub mod antivirus;
+pub mod certificates;
+mod collector;
+#[cfg(test)]
+pub mod compliance;
+pub mod config;
 pub mod facts;
 pub mod meminfo;
 pub mod metrics;
+pub mod os;
+pub mod packages;
+pub mod raid;
+pub mod sensors;
+pub mod services;
+pub mod smart;
 mod source;
+pub mod time;
+pub mod tool;
 
+pub use collector::{Collector, DEFAULT_TIMEOUT, Section};
+pub use config::CollectorConfig;
 pub use facts::collect_facts;
 pub use metrics::MetricsCollector;
 pub use source::ParseError;
