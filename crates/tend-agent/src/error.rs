@@ -41,8 +41,9 @@ impl Error {
     /// How a collector that failed with this error fared: `unavailable` when the host lacks the
     /// tool or the agent may not read the source, `failed` otherwise.
     pub fn collector_outcome(&self) -> &'static str {
-        let denied_or_missing =
-            |e: &std::io::Error| matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied);
+        let denied_or_missing = |e: &std::io::Error| {
+            matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied)
+        };
         match self {
             Error::Unavailable(_) => "unavailable",
             Error::Read { source, .. } if denied_or_missing(source) => "unavailable",

@@ -5,7 +5,9 @@
 //! control plane only through the wire types of `tend-proto`, over agent-initiated HTTP(S).
 
 pub mod collect;
+pub mod config;
 pub mod run;
+pub mod spool;
 pub mod state;
 pub mod transport;
 

@@ -1,38 +1,33 @@
 //! Enrollment and the reporting loop.
 //!
-//! Every cycle the agent collects, queues the report and sends everything queued, oldest
-//! first. Reports stay queued until the server acknowledges them; a graceful stop sends a last
-//! report marked `stopping` so that the server records a planned stop, not an outage.
+//! Every interval the agent runs its collectors, reserves a sequence number, writes the report
+//! to the spool and sends everything the server has not acknowledged, oldest first. When the
+//! server cannot be reached it retries with exponential backoff and jitter, while collection
+//! goes on. A graceful stop sends a last report marked `stopping`.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use tend_proto::REPORT_SCHEMA_VERSION;
-use tend_proto::agent::{EnrollRequest, HostFacts, Report, ReportBatch, Sections};
+use tend_proto::agent::{EnrollRequest, Report, ReportBatch};
+use tend_proto::inventory::AgentStatus;
+use tokio::time::Instant;
 
 use crate::Error;
-use crate::collect::{MetricsCollector, collect_facts};
+use crate::collect::{self, CollectorSet, collect_facts};
+use crate::config::{AgentConfig, MIN_INTERVAL};
+use crate::spool::Spool;
 use crate::state::{Identity, StateDir};
 use crate::transport::Transport;
 
-/// Shortest reporting interval the agent accepts.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
-/// Facts are re-sent this often even when unchanged, in case a report carrying them was lost.
-const FACTS_REFRESH: Duration = Duration::from_secs(3600);
-/// Reports kept while the server is unreachable; beyond, the oldest are dropped and counted.
-const MAX_QUEUED: usize = 1440;
-/// Reports per request when catching up.
+/// Reports per request when catching up, and roughly the most bytes.
 const MAX_BATCH: usize = 100;
-/// How long a stopping agent tries to deliver its last report.
+const MAX_BATCH_BYTES: u64 = 4 << 20;
+/// How long a stopping agent tries to deliver what it has.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
-
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Overrides the interval the server asks for.
-    pub interval: Option<Duration>,
-}
+const BACKOFF_FIRST: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// Exchanges an enrollment token for a credential and saves the identity in `state`.
 pub async fn enroll(server_url: &str, token: &str, state: &StateDir) -> Result<Identity, Error> {
@@ -54,119 +49,112 @@ pub async fn enroll(server_url: &str, token: &str, state: &StateDir) -> Result<I
 /// Reports until `shutdown` resolves, then sends a last `stopping` report.
 ///
 /// Returns an error only for what retrying cannot fix: no identity, or a revoked credential.
-pub async fn run(state: &StateDir, options: RunOptions, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+pub async fn run(config: &AgentConfig, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    let state = StateDir::open(&config.state_dir)?;
     let identity = state.identity()?;
-    let mut reporter = Reporter::new(state.clone(), identity, options.interval)?;
+    let spool = Spool::open(&state.path().join("spool"), config.spool_max_bytes)?;
+    let collectors = CollectorSet::new(collect::all(&config.collectors));
+    let mut reporter = Reporter::new(state, identity, spool, collectors, config.interval_override())?;
     tracing::info!(agent_id = reporter.identity.agent_id, server = %reporter.identity.server_url, "agent running");
     tokio::pin!(shutdown);
+    let mut next_collection = Instant::now();
     loop {
-        reporter.cycle(false).await?;
+        let retry = reporter.retry_at;
         tokio::select! {
-            () = tokio::time::sleep(reporter.interval) => {}
+            () = tokio::time::sleep_until(next_collection) => {
+                next_collection = Instant::now() + reporter.interval;
+                reporter.cycle(false).await?;
+            }
+            () = sleep_until_some(retry) => reporter.deliver().await?,
             () = &mut shutdown => break,
         }
     }
     match tokio::time::timeout(FINAL_FLUSH, reporter.cycle(true)).await {
         Ok(result) => result?,
-        Err(_) => tracing::warn!("the server did not take the last report in time"),
-    }
-    if !reporter.queue.is_empty() {
-        tracing::warn!(unsent = reporter.queue.len(), "stopping with unsent reports");
+        Err(_) => tracing::warn!("the server did not take the last report in time; it stays in the spool"),
     }
     tracing::info!("agent stopped");
     Ok(())
+}
+
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 struct Reporter {
     state: StateDir,
     identity: Identity,
     transport: Transport,
-    metrics: MetricsCollector,
+    collectors: CollectorSet,
+    spool: Spool,
     interval: Duration,
     interval_override: Option<Duration>,
-    queue: VecDeque<Report>,
-    dropped: u64,
-    last_facts: Option<(HostFacts, Timestamp)>,
-    /// The last delivery failure, logged once rather than every cycle.
+    /// When to try delivering again after a failure; `None` while the server takes reports.
+    retry_at: Option<Instant>,
+    failures: u32,
+    /// The last delivery failure, logged once rather than every attempt.
     failing: Option<String>,
 }
 
 impl Reporter {
-    fn new(state: StateDir, identity: Identity, interval_override: Option<Duration>) -> Result<Reporter, Error> {
+    fn new(
+        state: StateDir,
+        identity: Identity,
+        spool: Spool,
+        collectors: CollectorSet,
+        interval_override: Option<Duration>,
+    ) -> Result<Reporter, Error> {
         let transport = Transport::new(&identity.server_url)?;
         Ok(Reporter {
             state,
             identity,
             transport,
-            metrics: MetricsCollector::new(),
-            interval: interval_override.unwrap_or(Duration::from_secs(60)).max(MIN_INTERVAL),
+            collectors,
+            spool,
+            interval: interval_override.unwrap_or(Duration::from_secs(60)),
             interval_override,
-            queue: VecDeque::new(),
-            dropped: 0,
-            last_facts: None,
+            retry_at: None,
+            failures: 0,
             failing: None,
         })
     }
 
     async fn cycle(&mut self, stopping: bool) -> Result<(), Error> {
-        let report = self.collect(stopping)?;
-        if self.queue.len() >= MAX_QUEUED {
-            self.queue.pop_front();
-            self.dropped += 1;
-            tracing::warn!(dropped = self.dropped, "report queue full: dropped the oldest report");
-        }
-        self.queue.push_back(report);
+        let mut sections = self.collectors.collect().await;
+        sections.agent = Some(AgentStatus {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            dropped_reports: self.spool.dropped(),
+            spool_bytes: self.spool.bytes(),
+        });
+        let report = Report {
+            seq: self.state.reserve_seq()?,
+            collected_at_ms: Timestamp::now().as_millisecond(),
+            schema_version: REPORT_SCHEMA_VERSION,
+            stopping,
+            sections,
+        };
+        self.spool.push(&report);
         self.deliver().await
     }
 
-    fn collect(&mut self, stopping: bool) -> Result<Report, Error> {
-        let now = Timestamp::now();
-        Ok(Report {
-            seq: self.state.reserve_seq()?,
-            collected_at_ms: now.as_millisecond(),
-            schema_version: REPORT_SCHEMA_VERSION,
-            stopping,
-            sections: Sections { facts: self.facts_to_send(now), metrics: self.metrics.collect(), ..Sections::default() },
-        })
-    }
-
-    /// Facts when they changed or are due for a refresh; `None` keeps the report small.
-    fn facts_to_send(&mut self, now: Timestamp) -> Option<HostFacts> {
-        let facts = match collect_facts() {
-            Ok(facts) => facts,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot collect host facts");
-                return None;
-            }
-        };
-        let refresh = jiff::SignedDuration::try_from(FACTS_REFRESH).unwrap_or_default();
-        let unchanged =
-            self.last_facts.as_ref().is_some_and(|(last, at)| *last == facts && now.duration_since(*at) < refresh);
-        if unchanged {
-            return None;
-        }
-        self.last_facts = Some((facts.clone(), now));
-        Some(facts)
-    }
-
-    /// Sends queued reports oldest first until the queue is empty or the server is unreachable.
+    /// Sends spooled reports oldest first until none is left or the server is unreachable.
     async fn deliver(&mut self) -> Result<(), Error> {
-        while !self.queue.is_empty() {
-            let batch = ReportBatch { reports: self.queue.iter().take(MAX_BATCH).cloned().collect() };
-            match self.transport.report(&self.identity.credential, &batch).await {
+        while !self.spool.is_empty() {
+            let reports = self.spool.pending(MAX_BATCH, MAX_BATCH_BYTES)?;
+            let Some(last) = reports.last().map(|r| r.seq) else { break };
+            let count = reports.len() as u64;
+            match self.transport.report(&self.identity.credential, &ReportBatch { reports }).await {
                 Ok(ack) => {
-                    self.queue.retain(|r| r.seq > ack.acknowledged_seq);
+                    self.spool.acknowledge(ack.acknowledged_seq);
                     let asked = Duration::from_secs(u64::from(ack.settings.report_interval_secs));
                     self.interval = self.interval_override.unwrap_or(asked).max(MIN_INTERVAL);
-                    if let Some(failure) = self.failing.take() {
-                        tracing::info!(previous_failure = %failure, "reports are reaching the server again");
-                    }
+                    self.recovered();
                 }
                 Err(Error::Unreachable(reason)) => {
-                    if self.failing.as_deref() != Some(reason.as_str()) {
-                        tracing::warn!(%reason, queued = self.queue.len(), "cannot deliver reports; will retry");
-                        self.failing = Some(reason);
-                    }
+                    self.failed(reason);
                     return Ok(());
                 }
                 Err(Error::Unauthorized(detail)) => {
@@ -174,16 +162,58 @@ impl Reporter {
                     return Err(Error::Unauthorized(detail));
                 }
                 Err(Error::Rejected { status, detail }) => {
-                    // The server will refuse these reports every time: keeping them would block
-                    // every later one.
-                    tracing::error!(status, %detail, count = batch.reports.len(), "the server refused reports; dropping them");
-                    let refused = batch.reports.len();
-                    self.queue.drain(..refused);
-                    self.dropped += refused as u64;
+                    // Refused for good: keeping these would block every later report.
+                    tracing::error!(status, %detail, count, "the server refused reports; dropping them");
+                    self.spool.discard_through(last, count);
                 }
                 Err(other) => return Err(other),
             }
         }
         Ok(())
+    }
+
+    fn recovered(&mut self) {
+        self.failures = 0;
+        self.retry_at = None;
+        if let Some(failure) = self.failing.take() {
+            tracing::info!(previous_failure = %failure, "reports are reaching the server again");
+        }
+    }
+
+    fn failed(&mut self, reason: String) {
+        let delay = backoff(self.failures, jitter());
+        self.failures = self.failures.saturating_add(1);
+        self.retry_at = Some(Instant::now() + delay);
+        if self.failing.as_deref() != Some(reason.as_str()) {
+            tracing::warn!(%reason, retry_in_secs = delay.as_secs_f32(), "cannot deliver reports; they wait in the spool");
+            self.failing = Some(reason);
+        }
+    }
+}
+
+/// Exponential backoff capped at [`BACKOFF_MAX`], scaled by `jitter` in [0.5, 1.0) so that a
+/// fleet cut off together does not come back in one wave.
+fn backoff(failures: u32, jitter: f64) -> Duration {
+    let exponential = BACKOFF_FIRST.saturating_mul(1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX));
+    exponential.min(BACKOFF_MAX).mul_f64(jitter)
+}
+
+fn jitter() -> f64 {
+    let mut byte = [0u8; 1];
+    let random = getrandom::fill(&mut byte).map_or(128, |()| byte[0]);
+    0.5 + f64::from(random) / 512.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap_with_jitter() {
+        assert_eq!(backoff(0, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(3, 1.0), Duration::from_secs(8));
+        assert_eq!(backoff(20, 1.0), BACKOFF_MAX);
+        assert_eq!(backoff(3, 0.5), Duration::from_secs(4));
+        assert!((0..1000).map(|_| jitter()).all(|j| (0.5..1.0).contains(&j)));
     }
 }

@@ -171,6 +171,28 @@ pub struct HostDetail {
     pub report_interval_secs: u32,
     pub facts: Option<crate::agent::HostFacts>,
     pub latest: Vec<LatestSample>,
+    /// The latest body of each inventory section the agent sent (disks, raid, packages, …;
+    /// see `tend_proto::inventory`), and how each collector fared (`collectors`).
+    pub inventory: std::collections::BTreeMap<String, InventoryEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InventoryEntry {
+    pub collected_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub body: serde_json::Value,
+}
+
+/// One report as the server stored it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceivedReport {
+    pub agent_id: i64,
+    pub seq: u64,
+    pub collected_at: String,
+    pub received_at: String,
+    pub stopping: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

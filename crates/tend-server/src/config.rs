@@ -177,7 +177,7 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
     let keys = env_keys(&defaults, "");
     for (name, value) in env {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
-        if NOT_CONFIG_VARS.contains(&rest) {
+        if NOT_CONFIG_VARS.contains(&rest) || rest.starts_with("AGENT_") {
             continue;
         }
         let Some(path) = keys.iter().find(|(var, _)| var == rest).map(|(_, path)| path) else {
@@ -188,7 +188,8 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
     Ok(())
 }
 
-/// `TEND_*` variables read elsewhere (the CLI, the agent, tests), not server settings.
+/// `TEND_*` variables read elsewhere (the CLI, the agent, tests), not server settings; so are
+/// all `TEND_AGENT_*`.
 const NOT_CONFIG_VARS: &[&str] =
     &["ADMIN_PASSWORD", "CONFIG", "SERVER", "TOKEN", "LOG", "TEST_DATABASE_URL", "STATE_DIR", "DATA"];
 

@@ -53,9 +53,9 @@ impl Store {
         let target = redact(url);
         let backend = Backend::from_url(url).ok_or_else(|| Error::Open {
             target: target.clone(),
-            source: sqlx::Error::Configuration("expected a sqlite: or postgres:// URL".into()),
+            cause: sqlx::Error::Configuration("expected a sqlite: or postgres:// URL".into()),
         })?;
-        let open_err = |source| Error::Open { target: target.clone(), source };
+        let open_err = |cause| Error::Open { target: target.clone(), cause };
         let store = match backend {
             Backend::Sqlite => {
                 let url = sqlite_url(url);

@@ -1,15 +1,17 @@
 /// Everything the store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot open the database {target}: {source}")]
-    Open { target: String, source: sqlx::Error },
+    // The cause is part of the message, not a `source`: this is the one line an operator sees,
+    // and chained printing would repeat it.
+    #[error("cannot open the database {target}: {cause}")]
+    Open { target: String, cause: sqlx::Error },
     #[error(
         "the database has schema version {found}, newer than this tend knows ({known}); \
          run a tend release at least as new as the one that last wrote it"
     )]
     SchemaTooNew { found: i64, known: i64 },
-    #[error("migration {version} failed: {source}")]
-    Migration { version: i64, source: sqlx::Error },
+    #[error("migration {version} failed: {cause}")]
+    Migration { version: i64, cause: sqlx::Error },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]

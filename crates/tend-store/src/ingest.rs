@@ -19,6 +19,8 @@ pub struct IngestReport {
     /// Facts as JSON, with the hostname they name.
     pub facts: Option<(String, String)>,
     pub samples: Vec<IngestSample>,
+    /// Inventory sections present in the report: (section name, JSON body).
+    pub inventory: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +61,8 @@ impl Store {
                 store_facts(&mut tx, agent.host_id, hostname, facts, report.collected_at).await?;
             }
             samples += store_samples(&mut tx, agent.host_id, report).await?;
+            store_inventory(&mut tx, agent.host_id, report).await?;
+            log_report(&mut tx, agent.agent_id, report, now).await?;
         }
         let acknowledged_seq = fresh.last().map_or(last_seq, |r| r.seq);
         if let Some(newest) = fresh.last() {
@@ -123,6 +127,38 @@ async fn store_samples(tx: &mut Transaction<'_, Any>, host_id: i64, report: &Ing
         query.execute(&mut **tx).await?;
     }
     Ok(rows.len() as u64)
+}
+
+/// The newest body of each section wins; an old replayed report does not overwrite a newer one.
+async fn store_inventory(tx: &mut Transaction<'_, Any>, host_id: i64, report: &IngestReport) -> Result<()> {
+    for (section, body) in &report.inventory {
+        sqlx::query(
+            "INSERT INTO host_inventory (host_id, section, body, collected_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (host_id, section) DO UPDATE SET body = excluded.body, collected_at = excluded.collected_at \
+             WHERE excluded.collected_at >= host_inventory.collected_at",
+        )
+        .bind(host_id)
+        .bind(section)
+        .bind(body)
+        .bind(millis(report.collected_at))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn log_report(tx: &mut Transaction<'_, Any>, agent_id: i64, report: &IngestReport, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_reports (agent_id, seq, collected_at, received_at, stopping) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(agent_id)
+    .bind(seq_column(report.seq)?)
+    .bind(millis(report.collected_at))
+    .bind(millis(now))
+    .bind(i64::from(report.stopping))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The series' id, created on first sight; its latest value moves forward only in time, so a

@@ -14,6 +14,7 @@ mod enrollment;
 mod error;
 mod hosts;
 mod ingest;
+mod inventory;
 mod migrate;
 mod series;
 mod tenants;
@@ -24,6 +25,7 @@ pub use enrollment::{AgentIdentity, Enrolled, EnrollmentTokenRow, NewEnrollmentT
 pub use error::Error;
 pub use hosts::{HostRow, LatestValue};
 pub use ingest::{IngestOutcome, IngestReport, IngestSample};
+pub use inventory::{InventorySection, ReportLogEntry};
 pub use series::{MetricQuery, SeriesPoints};
 pub use tenants::{ClientRow, SiteRow};
 pub use tend_core::tenancy::Scope;

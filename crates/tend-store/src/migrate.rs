@@ -6,8 +6,14 @@ use sqlx::{Acquire, Row};
 
 use crate::{Backend, Error, Result, Store};
 
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_inventory.sql")),
+];
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_inventory.sql")),
+];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting
 /// instances.
@@ -44,7 +50,7 @@ async fn apply(conn: &mut sqlx::AnyConnection, migrations: &[(i64, &str)]) -> Re
         return Err(Error::SchemaTooNew { found: current, known });
     }
     for &(version, sql) in migrations.iter().filter(|m| m.0 > current) {
-        let failed = |source| Error::Migration { version, source };
+        let failed = |cause| Error::Migration { version, cause };
         let mut tx = conn.begin().await.map_err(failed)?;
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed)?;
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")

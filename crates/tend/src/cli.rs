@@ -86,6 +86,25 @@ pub enum AgentCommand {
     Enroll(EnrollArgs),
     /// Collect and report until stopped (SIGTERM or Ctrl-C send a last report first).
     Run(AgentRunArgs),
+    /// Run every collector once and print what it found; enrolls nowhere, sends nothing.
+    Collect {
+        /// Required: run once and exit (the only mode; the flag says so in scripts).
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        settings: AgentSettingsArgs,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Parse one captured tool output and print the normalized JSON (see docs/collectors.md).
+    Parse {
+        /// What the file is: smartctl, mdstat, hwmon (a directory), apt-upgradable, apt-simulate,
+        /// dpkg-status, rpm-qa, dnf-updateinfo, os-release, clamav-db (a directory),
+        /// systemctl-units, …; `tend agent parse list` names them all.
+        kind: String,
+        /// The captured output (or directory); required unless KIND is `list`.
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -96,17 +115,40 @@ pub struct EnrollArgs {
     /// The enrollment token (tnd_e_…).
     #[arg(long, env = "TEND_TOKEN", hide_env_values = true)]
     pub token: String,
-    #[arg(long, default_value = "/var/lib/tend-agent", env = "TEND_STATE_DIR")]
-    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub settings: AgentSettingsArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct AgentRunArgs {
-    #[arg(long, default_value = "/var/lib/tend-agent", env = "TEND_STATE_DIR")]
-    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub settings: AgentSettingsArgs,
     /// Seconds between reports (at least 10); default: what the server asks for, 60.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(10..))]
+    #[arg(long, env = "TEND_AGENT_INTERVAL", value_parser = clap::value_parser!(u64).range(10..))]
     pub interval: Option<u64>,
+    /// Most disk space for reports waiting for the server, in bytes (default 64 MiB).
+    #[arg(long, env = "TEND_AGENT_SPOOL_MAX_BYTES")]
+    pub spool_max_bytes: Option<u64>,
+}
+
+/// Where the agent's settings come from: its TOML file, then these flags and variables.
+#[derive(Debug, Args)]
+pub struct AgentSettingsArgs {
+    /// Agent configuration file (TOML; keys as in docs/collectors.md).
+    #[arg(long, env = "TEND_AGENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Identity, sequence counter and spool (default /var/lib/tend-agent).
+    #[arg(long, env = "TEND_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// A systemd unit to always report on; repeatable.
+    #[arg(long = "watch-service", value_name = "UNIT")]
+    pub watch_services: Vec<String>,
+    /// A PEM certificate file whose expiry to report; repeatable.
+    #[arg(long = "certificate", value_name = "FILE")]
+    pub certificates: Vec<PathBuf>,
+    /// A collector not to run (e.g. sensors); repeatable.
+    #[arg(long = "disable-collector", value_name = "NAME")]
+    pub disabled: Vec<String>,
 }
 
 #[derive(Debug, Args)]

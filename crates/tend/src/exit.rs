@@ -45,7 +45,11 @@ pub fn code(error: &anyhow::Error) -> ExitCode {
             return ExitCode::from(NOT_ALLOWED);
         }
         // The server's store errors are transparent: look through them by type.
-        if let Some(tend_server::Error::Store(tend_store::Error::Open { .. })) = cause.downcast_ref() {
+        let store = cause.downcast_ref::<tend_store::Error>().or(match cause.downcast_ref() {
+            Some(tend_server::Error::Store(store)) => Some(store),
+            _ => None,
+        });
+        if matches!(store, Some(tend_store::Error::Open { .. })) {
             return ExitCode::from(UNREACHABLE);
         }
         if let Some(agent) = cause.downcast_ref::<tend_agent::Error>() {

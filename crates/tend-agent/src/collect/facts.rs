@@ -47,7 +47,26 @@ pub fn collect_facts() -> Result<HostFacts, Error> {
     })
 }
 
-fn read_os_release() -> Result<OsRelease, Error> {
+/// Facts as a collector. They change rarely, so every ten minutes is enough; a change of address
+/// or kernel shows within that.
+#[derive(Debug, Default)]
+pub struct FactsCollector;
+
+impl super::Collector for FactsCollector {
+    fn name(&self) -> &'static str {
+        "facts"
+    }
+
+    fn period(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(600)
+    }
+
+    fn collect(&mut self) -> Result<super::Section, Error> {
+        collect_facts().map(super::Section::Facts)
+    }
+}
+
+pub(crate) fn read_os_release() -> Result<OsRelease, Error> {
     for path in OS_RELEASE_PATHS.map(Path::new) {
         if let Some(text) = read_text_if_exists(path)? {
             return parse_os_release(&text).map_err(|error| error.at(path));
@@ -161,7 +180,7 @@ fn bare_word(raw: &str) -> Result<String, &'static str> {
 }
 
 /// What `/proc/cpuinfo` says about the processors.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CpuInfo {
     /// Empty when the kernel names no model, as on many arm boards.
     pub model: String,

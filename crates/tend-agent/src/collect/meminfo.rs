@@ -5,7 +5,7 @@ use super::source::{ParseError, numbered_lines, parse_number};
 pub(crate) const MEMINFO_PATH: &str = "/proc/meminfo";
 
 /// The fields of `/proc/meminfo` tend reports, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Meminfo {
     pub total_bytes: u64,
     /// The kernel's estimate of what can be allocated without swapping; unlike `MemFree` it

@@ -95,6 +95,20 @@ impl MetricsCollector {
     }
 }
 
+impl super::Collector for MetricsCollector {
+    fn name(&self) -> &'static str {
+        "metrics"
+    }
+
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(10)
+    }
+
+    fn collect(&mut self) -> Result<super::Section, Error> {
+        Ok(super::Section::Metrics(MetricsCollector::collect(self)))
+    }
+}
+
 /// Problems currently open, so that each is logged once rather than every cycle.
 #[derive(Debug, Default)]
 struct ProblemLog {
@@ -118,7 +132,7 @@ impl ProblemLog {
 }
 
 /// Cumulative CPU time of all processors since boot, in clock ticks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct CpuTimes {
     /// Everything but idle and iowait: waiting for a disk leaves the CPU free for other work.
     pub busy: u64,
@@ -158,7 +172,7 @@ pub fn cpu_percent(previous: CpuTimes, current: CpuTimes) -> Option<f64> {
 }
 
 /// The three load averages of `/proc/loadavg`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LoadAverage {
     pub one: f64,
     pub five: f64,
@@ -182,7 +196,7 @@ pub fn parse_loadavg(text: &str) -> Result<LoadAverage, ParseError> {
 }
 
 /// One line of `/proc/self/mounts`, with its octal escapes decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Mount {
     pub device: String,
     pub mountpoint: String,
@@ -336,7 +350,7 @@ fn memory_samples() -> Result<Vec<Sample>, Error> {
 }
 
 /// Byte counters of one interface since it came up, as `/proc/net/dev` has them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InterfaceCounters {
     pub interface: String,
     pub rx_bytes: u64,

@@ -22,7 +22,9 @@ pub mod meminfo;
 pub mod metrics;
 pub mod os;
 pub mod packages;
+pub mod parse;
 pub mod raid;
+mod runner;
 pub mod sensors;
 pub mod services;
 pub mod smart;
@@ -34,4 +36,23 @@ pub use collector::{Collector, DEFAULT_TIMEOUT, Section};
 pub use config::CollectorConfig;
 pub use facts::collect_facts;
 pub use metrics::MetricsCollector;
+pub use runner::CollectorSet;
 pub use source::ParseError;
+
+/// Every collector this agent runs, minus those the configuration disables.
+pub fn all(config: &CollectorConfig) -> Vec<Box<dyn Collector>> {
+    let collectors: Vec<Box<dyn Collector>> = vec![
+        Box::new(facts::FactsCollector),
+        Box::new(MetricsCollector::new()),
+        Box::new(smart::SmartCollector::new()),
+        Box::new(raid::RaidCollector::new()),
+        Box::new(sensors::SensorsCollector::new()),
+        Box::new(services::ServicesCollector::new(config)),
+        Box::new(packages::PackagesCollector::new()),
+        Box::new(os::OsCollector),
+        Box::new(antivirus::AntivirusCollector::new(config)),
+        Box::new(time::TimeCollector),
+        Box::new(certificates::CertificatesCollector::new(config)),
+    ];
+    collectors.into_iter().filter(|c| !config.disabled.iter().any(|name| name == c.name())).collect()
+}

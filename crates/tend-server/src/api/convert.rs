@@ -6,7 +6,9 @@ use jiff::Timestamp;
 use tend_core::heartbeat::{self, Heartbeat};
 use tend_core::tenancy::{Role, SupportLevel};
 use tend_proto::api;
-use tend_store::{ClientRow, EnrollmentTokenRow, HostRow, LatestValue, SiteRow, UserRow};
+use tend_store::{
+    ClientRow, EnrollmentTokenRow, HostRow, InventorySection, LatestValue, ReportLogEntry, SiteRow, UserRow,
+};
 
 use crate::Error;
 
@@ -53,7 +55,12 @@ pub fn host_summary(host: &HostRow, now: Timestamp) -> api::Host {
     }
 }
 
-pub fn host_detail(host: &HostRow, latest: &[LatestValue], now: Timestamp) -> Result<api::HostDetail, Error> {
+pub fn host_detail(
+    host: &HostRow,
+    latest: &[LatestValue],
+    inventory: &[InventorySection],
+    now: Timestamp,
+) -> Result<api::HostDetail, Error> {
     let facts = host
         .facts
         .as_deref()
@@ -77,7 +84,26 @@ pub fn host_detail(host: &HostRow, latest: &[LatestValue], now: Timestamp) -> Re
         report_interval_secs: host.report_interval_secs,
         facts,
         latest,
+        inventory: inventory
+            .iter()
+            .map(|section| {
+                let body = serde_json::from_str(&section.body)
+                    .map_err(|e| Error::Internal(format!("stored {} of host {}: {e}", section.section, host.id)))?;
+                let entry = api::InventoryEntry { collected_at: timestamp_text(section.collected_at), body };
+                Ok((section.section.clone(), entry))
+            })
+            .collect::<Result<_, Error>>()?,
     })
+}
+
+pub fn received_report(entry: &ReportLogEntry) -> api::ReceivedReport {
+    api::ReceivedReport {
+        agent_id: entry.agent_id,
+        seq: entry.seq,
+        collected_at: timestamp_text(entry.collected_at),
+        received_at: timestamp_text(entry.received_at),
+        stopping: entry.stopping,
+    }
 }
 
 pub fn labels(json: &str) -> Result<BTreeMap<String, String>, Error> {

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
-use tend_proto::api::{Host, HostDetail, MetricPoint, MetricSeries, Page, Problem};
+use tend_proto::api::{Host, HostDetail, MetricPoint, MetricSeries, Page, Problem, ReceivedReport};
 use tend_store::MetricQuery;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,7 +19,11 @@ use crate::{AppState, Error};
 const MAX_POINTS: i64 = 11_000;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_hosts)).routes(routes!(get_host)).routes(routes!(host_metrics))
+    OpenApiRouter::new()
+        .routes(routes!(list_hosts))
+        .routes(routes!(get_host))
+        .routes(routes!(host_metrics))
+        .routes(routes!(host_reports))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -55,7 +59,30 @@ async fn get_host(
 ) -> Result<Json<HostDetail>, Error> {
     let host = state.store.host(caller.scope(), id).await?;
     let latest = state.store.latest_values(caller.scope(), id).await?;
-    Ok(Json(convert::host_detail(&host, &latest, Timestamp::now())?))
+    let inventory = state.store.inventory(caller.scope(), id).await?;
+    Ok(Json(convert::host_detail(&host, &latest, &inventory, Timestamp::now())?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReportLogQuery {
+    /// How many of the newest reports, 1 to 1000; default 100.
+    limit: Option<u32>,
+}
+
+/// The host's most recent stored reports, newest first: where gaps and late replays show.
+#[utoipa::path(get, path = "/api/v1/hosts/{id}/reports", tag = "hosts", security(("token" = [])),
+    params(("id" = i64, Path, description = "Host id"), ReportLogQuery),
+    responses((status = 200, body = Vec<ReceivedReport>), (status = 404, body = Problem)))]
+async fn host_reports(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<ReportLogQuery>,
+) -> Result<Json<Vec<ReceivedReport>>, Error> {
+    let limit = PageQuery { after: None, limit: query.limit }.limit()?;
+    let log = state.store.report_log(caller.scope(), id, limit).await?;
+    Ok(Json(log.iter().map(convert::received_report).collect()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

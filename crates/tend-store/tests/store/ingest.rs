@@ -18,6 +18,7 @@ fn report(seq: u64, secs: i64, load: f64) -> IngestReport {
             sample("fs_used_bytes", r#"{"mountpoint":"/"}"#, 30.0),
             sample("fs_total_bytes", r#"{"mountpoint":"/"}"#, 120.0),
         ],
+        inventory: vec![("disks".into(), format!(r#"[{{"device":"/dev/sda","temperature_celsius":{load}}}]"#))],
     }
 }
 
@@ -51,6 +52,13 @@ async fn a_replayed_batch_is_acknowledged_but_not_stored_twice() {
         assert!(!host.stopped);
         assert_eq!(host.headline.load1, Some(3.0));
         assert_eq!(host.headline.disk_used_percent, Some(25.0));
+
+        let log = store.report_log(Scope::AllClients, enrolled.host_id, 10).await.unwrap();
+        assert_eq!(log.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 2, 1], "each report once");
+        let inventory = store.inventory(Scope::AllClients, enrolled.host_id).await.unwrap();
+        assert_eq!(inventory.len(), 1);
+        assert_eq!(inventory[0].body, r#"[{"device":"/dev/sda","temperature_celsius":3}]"#);
+        assert!(store.inventory(Scope::Client(-1), enrolled.host_id).await.is_err(), "scoped");
         db
     })
     .await;

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod clients;
 pub mod enroll_token;
 pub mod hosts;
+pub mod parse;
 pub mod server;
 pub mod session;
 pub mod up;

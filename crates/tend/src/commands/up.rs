@@ -5,18 +5,18 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use tend_agent::run::{RunOptions, enroll, run as run_agent};
+use tend_agent::config::AgentConfig;
+use tend_agent::run::{enroll, run as run_agent};
 use tend_agent::state::StateDir;
 use tend_server::{AppState, Config, setup};
 use tend_store::Store;
 use tokio::sync::watch;
 
+use super::server::ADMIN_PASSWORD_VAR;
 use crate::cli::UpArgs;
 
 /// The client the local machine is enrolled in.
 const LOCAL_CLIENT: &str = "Local";
-/// Chooses the first administrator's password instead of generating one.
-const ADMIN_PASSWORD_VAR: &str = "TEND_ADMIN_PASSWORD";
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
@@ -36,7 +36,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), Config { public_url: url.clone(), ..config });
     let server = tokio::spawn(tend_server::serve(state, listener, wait_for(server_stopped)));
 
-    let agent_state = StateDir::open(&data.join("agent"))?;
+    let agent = AgentConfig { state_dir: data.join("agent"), ..AgentConfig::default() };
+    let agent_state = StateDir::open(&agent.state_dir)?;
     if agent_state.is_enrolled() {
         // Another --listen than last time: the local agent follows its server.
         let mut identity = agent_state.identity()?;
@@ -50,7 +51,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     greet(&url, generated.as_deref(), chosen);
 
-    let agent_result = run_agent(&agent_state, RunOptions::default(), super::shutdown_signal()).await;
+    let agent_result = run_agent(&agent, super::shutdown_signal()).await;
     let _ = stop_server.send(true);
     server.await.context("the server task failed")??;
     store.close().await;

@@ -1,0 +1,144 @@
+//! Agent reports from the wire into the store: validated whole before anything is written.
+
+use std::time::Instant;
+
+use jiff::Timestamp;
+use tend_proto::REPORT_SCHEMA_VERSION;
+use tend_proto::agent::{Report, ReportBatch};
+use tend_store::{AgentIdentity, IngestOutcome, IngestReport, IngestSample};
+
+use crate::{AppState, Error};
+
+mod derived;
+
+/// Bounds that keep one agent from flooding the database, whatever its body size.
+pub const MAX_REPORTS_PER_BATCH: usize = 1_000;
+pub const MAX_SAMPLES_PER_REPORT: usize = 20_000;
+const MAX_METRIC_NAME: usize = 128;
+const MAX_LABELS: usize = 16;
+const MAX_LABEL_TEXT: usize = 256;
+
+pub async fn ingest(state: &AppState, agent: &AgentIdentity, batch: ReportBatch) -> Result<IngestOutcome, Error> {
+    let reports = convert_batch(batch)?;
+    let started = Instant::now();
+    let outcome = state.store.ingest(agent, &reports, Timestamp::now()).await?;
+    let telemetry = &state.telemetry;
+    telemetry.observe_db("ingest", started);
+    telemetry.reports_ingested.inc_by(u64::from(outcome.stored));
+    telemetry.report_duplicates.inc_by(u64::from(outcome.duplicates));
+    telemetry.samples_ingested.inc_by(outcome.samples);
+    Ok(outcome)
+}
+
+fn convert_batch(batch: ReportBatch) -> Result<Vec<IngestReport>, Error> {
+    if batch.reports.is_empty() {
+        return Err(Error::invalid_field("reports", "a batch needs at least one report"));
+    }
+    if batch.reports.len() > MAX_REPORTS_PER_BATCH {
+        return Err(Error::invalid_field("reports", format!("at most {MAX_REPORTS_PER_BATCH} reports per batch")));
+    }
+    batch.reports.into_iter().map(convert_report).collect()
+}
+
+fn convert_report(report: Report) -> Result<IngestReport, Error> {
+    let seq = report.seq;
+    let invalid = |field: &str, reason: String| Error::invalid_field(field, format!("report {seq}: {reason}"));
+    if seq == 0 || i64::try_from(seq).is_err() {
+        return Err(invalid("seq", "sequence numbers start at 1 and fit in 63 bits".into()));
+    }
+    if report.schema_version == 0 || report.schema_version > REPORT_SCHEMA_VERSION {
+        return Err(invalid(
+            "schema_version",
+            format!(
+                "schema {} is unknown here; this server reads up to {REPORT_SCHEMA_VERSION}",
+                report.schema_version
+            ),
+        ));
+    }
+    let collected_at =
+        Timestamp::from_millisecond(report.collected_at_ms).map_err(|e| invalid("collected_at_ms", e.to_string()))?;
+    let mut sections = report.sections;
+    let inventory = derived::inventory(&sections).map_err(|e| invalid("sections", e.to_string()))?;
+    let derived = derived::samples(&sections);
+    sections.metrics.extend(derived);
+    if sections.metrics.len() > MAX_SAMPLES_PER_REPORT {
+        return Err(invalid("metrics", format!("at most {MAX_SAMPLES_PER_REPORT} samples per report")));
+    }
+    let facts = sections
+        .facts
+        .map(|facts| {
+            let json = serde_json::to_string(&facts).map_err(|e| invalid("facts", e.to_string()))?;
+            Ok::<_, Error>((facts.hostname, json))
+        })
+        .transpose()?;
+    let samples = sections
+        .metrics
+        .into_iter()
+        .map(|sample| {
+            if sample.name.is_empty() || sample.name.len() > MAX_METRIC_NAME {
+                return Err(invalid("metrics", format!("metric names have 1 to {MAX_METRIC_NAME} bytes")));
+            }
+            if !sample.value.is_finite() {
+                return Err(invalid("metrics", format!("{} is not a finite number", sample.name)));
+            }
+            let too_long = sample.labels.iter().any(|(k, v)| k.len() > MAX_LABEL_TEXT || v.len() > MAX_LABEL_TEXT);
+            if sample.labels.len() > MAX_LABELS || too_long {
+                return Err(invalid("metrics", format!("{}: too many or too long labels", sample.name)));
+            }
+            // BTreeMap serializes with sorted keys: the same label set always gives the same text.
+            let labels = serde_json::to_string(&sample.labels).map_err(|e| invalid("metrics", e.to_string()))?;
+            Ok(IngestSample { name: sample.name, labels, value: sample.value })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(IngestReport { seq, collected_at, stopping: report.stopping, facts, samples, inventory })
+}
+
+#[cfg(test)]
+mod tests {
+    use tend_proto::agent::{Sample, Sections};
+
+    use super::*;
+
+    fn report(seq: u64) -> Report {
+        Report {
+            seq,
+            collected_at_ms: 1_800_000_000_000,
+            schema_version: REPORT_SCHEMA_VERSION,
+            stopping: false,
+            sections: Sections {
+                metrics: vec![Sample::new("load1", 0.5).with_label("b", "2").with_label("a", "1")],
+                ..Sections::default()
+            },
+        }
+    }
+
+    fn refused_field(batch: ReportBatch) -> String {
+        match convert_batch(batch) {
+            Err(Error::Invalid { field: Some(field), .. }) => field,
+            other => panic!("expected a refused field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_report_converts_with_canonical_labels() {
+        let converted = convert_batch(ReportBatch { reports: vec![report(1)] }).unwrap();
+        assert_eq!(converted[0].samples[0].labels, r#"{"a":"1","b":"2"}"#);
+    }
+
+    #[test]
+    fn bad_reports_name_the_field() {
+        assert_eq!(refused_field(ReportBatch { reports: vec![] }), "reports");
+        assert_eq!(refused_field(ReportBatch { reports: vec![report(0)] }), "seq");
+        let mut future = report(1);
+        future.schema_version = REPORT_SCHEMA_VERSION + 1;
+        assert_eq!(refused_field(ReportBatch { reports: vec![future] }), "schema_version");
+        let mut nan = report(1);
+        nan.sections.metrics[0].value = f64::NAN;
+        assert_eq!(refused_field(ReportBatch { reports: vec![report(1), nan] }), "metrics");
+        let mut far = report(1);
+        far.collected_at_ms = i64::MAX;
+        assert_eq!(refused_field(ReportBatch { reports: vec![far] }), "collected_at_ms");
+        let many = ReportBatch { reports: (1..=MAX_REPORTS_PER_BATCH as u64 + 1).map(report).collect() };
+        assert_eq!(refused_field(many), "reports");
+    }
+}
