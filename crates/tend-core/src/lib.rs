@@ -4,8 +4,11 @@
 //! Architecture invariant: nothing here reads the clock, the network or the disk. Time is an
 //! argument, so every rule can be walked through exhaustively in unit tests.
 
+pub mod alerting;
+pub mod checks;
 pub mod enrollment;
 pub mod heartbeat;
+pub mod maintenance;
 pub mod tenancy;
 
 mod error;

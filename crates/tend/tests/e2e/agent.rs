@@ -152,3 +152,54 @@ async fn enrollment_refusals_name_their_reason() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn collect_once_reports_every_collector_and_parse_reads_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tend(dir.path());
+    command.args(["agent", "collect", "--once", "--json", "--state-dir"]).arg(dir.path());
+    let output = run(command).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let snapshot: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(snapshot["facts"]["hostname"].as_str().is_some_and(|h| !h.is_empty()));
+    assert!(snapshot["metrics"].as_array().is_some_and(|m| m.len() > 5));
+    let statuses = snapshot["collectors"].as_array().unwrap();
+    let names: Vec<&str> = statuses.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    for expected in
+        ["facts", "metrics", "smart", "raid", "sensors", "services", "packages", "os", "antivirus", "time", "certificates"]
+    {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    for status in statuses {
+        let outcome = status["outcome"].as_str().unwrap();
+        assert!(["ok", "unavailable", "failed"].contains(&outcome), "{status}");
+        assert_eq!(outcome == "ok", status["detail"].is_null(), "a problem says why: {status}");
+    }
+    assert_eq!(snapshot["os"]["id"], snapshot["facts"]["os_id"], "the os section read this machine");
+
+    let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/../tend-agent/testdata");
+    let parse = |kind: &str, file: &str| {
+        let mut command = tend(dir.path());
+        command.args(["agent", "parse", kind, file]);
+        run(command)
+    };
+    let smart = parse("smartctl", &format!("{testdata}/smartctl/WDC_WD20EFRX-68EUZN0_17.json")).await;
+    assert!(smart.status.success(), "{}", text(&smart.stderr));
+    let disk: serde_json::Value = serde_json::from_slice(&smart.stdout).unwrap();
+    assert_eq!(disk["protocol"], "ATA");
+    assert!(disk["power_on_hours"].as_u64().is_some_and(|h| h > 0), "{disk}");
+
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, "{\n  \"smartctl\": {\n    \"version\": [7,").unwrap();
+    let refused = parse("smartctl", truncated.to_str().unwrap()).await;
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("truncated.json:3"), "names the file and line: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let unknown = parse("nonsense", truncated.to_str().unwrap()).await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("unknown kind"));
+    let listed = parse("list", "").await;
+    assert!(text(&listed.stdout).contains("apt-simulate"));
+}

@@ -1,0 +1,5 @@
+#![no_main]
+// Feeds arbitrary bytes to the agent's `os-release` parser: it must return, never panic.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = tend_agent::collect::parse::parse_text("os-release", &String::from_utf8_lossy(data));
+});
