@@ -7,4 +7,6 @@ pub enum Error {
     EnrollmentRefused(crate::enrollment::Refusal),
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    #[error("only a pending, firing or flapping alert can be acknowledged")]
+    NothingToAcknowledge,
 }

@@ -96,6 +96,10 @@ pub enum Action {
     RevokeAgent {
         client_id: i64,
     },
+    /// Acknowledge an alert, plan maintenance, set up notifications or tune checks.
+    OperateMonitoring {
+        client_id: Option<i64>,
+    },
 }
 
 /// Whether `principal` may perform `action`.
@@ -122,6 +126,7 @@ fn refusal(action: Action) -> &'static str {
         }
         Action::CreateEnrollmentToken { .. } => "only the provider's staff may create enrollment tokens",
         Action::RevokeAgent { .. } => "only the provider's staff may revoke agents",
+        Action::OperateMonitoring { .. } => "only the provider's staff may operate monitoring",
     }
 }
 
@@ -202,6 +207,9 @@ mod tests {
             (&cuser, user_in(5), false),
             (&cuser, CreateSite { client_id: 5 }, false),
             (&cuser, RevokeAgent { client_id: 5 }, false),
+            (&tech, OperateMonitoring { client_id: Some(5) }, true),
+            (&tech, OperateMonitoring { client_id: None }, true),
+            (&cadmin, OperateMonitoring { client_id: Some(5) }, false),
         ];
         for (who, action, expected) in cases {
             assert_eq!(authorize(who, *action).is_ok(), *expected, "{who:?} {action:?}");

@@ -258,3 +258,169 @@ pub struct Health {
     pub database: String,
     pub database_latency_ms: f64,
 }
+
+/// An alert: one per (check, target).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Alert {
+    pub id: i64,
+    pub client_id: i64,
+    pub host_id: Option<i64>,
+    pub check: String,
+    pub target: String,
+    /// `ok`, `pending`, `firing` or `flapping`.
+    pub state: String,
+    pub severity: Option<String>,
+    pub summary: String,
+    pub opened_at: Option<String>,
+    pub updated_at: String,
+    pub acknowledged_by: Option<i64>,
+    pub acknowledgement: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub evidence: serde_json::Value,
+}
+
+/// An alert with its history and the fate of its notifications.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertDetail {
+    #[serde(flatten)]
+    pub alert: Alert,
+    pub history: Vec<AlertHistoryEntry>,
+    pub notifications: Vec<NotificationStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertHistoryEntry {
+    pub at: String,
+    pub event: String,
+    /// False when a maintenance window kept it from people.
+    pub notified: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationStatus {
+    pub event: String,
+    pub channel: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Acknowledge {
+    pub comment: String,
+    /// RFC 3339 time or a span like "2h" after which the acknowledgement lapses.
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MaintenanceWindow {
+    pub id: i64,
+    pub client_id: i64,
+    pub site_id: Option<i64>,
+    pub host_id: Option<i64>,
+    pub check: Option<String>,
+    /// `planned` or `emergency`.
+    pub kind: String,
+    pub title: String,
+    pub description: String,
+    /// Local start `YYYY-MM-DDTHH:MM:SS` in `time_zone`.
+    pub start: String,
+    pub time_zone: String,
+    pub duration_minutes: i64,
+    /// RFC 5545 recurrence, e.g. `FREQ=MONTHLY;BYDAY=2TU`.
+    pub rrule: Option<String>,
+    pub ended_at: Option<String>,
+    /// The next occurrence (start, end) from now, if any.
+    pub next: Option<(String, String)>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewMaintenanceWindow {
+    pub client_id: i64,
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    #[serde(default)]
+    pub host_id: Option<i64>,
+    #[serde(default)]
+    pub check: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub start: String,
+    pub time_zone: String,
+    pub duration_minutes: i64,
+    #[serde(default)]
+    pub rrule: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationChannel {
+    pub id: i64,
+    /// None: every client's notifications.
+    pub client_id: Option<i64>,
+    /// `email`, `webhook` (generic JSON) or `slack` (Slack/Mattermost/Teams `{"text"}` body).
+    pub kind: String,
+    /// An e-mail address or a URL.
+    pub target: String,
+    /// `warning` or `critical`.
+    pub min_severity: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewNotificationChannel {
+    #[serde(default)]
+    pub client_id: Option<i64>,
+    pub kind: String,
+    pub target: String,
+    #[serde(default)]
+    pub min_severity: Option<String>,
+}
+
+/// A check of the catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckInfo {
+    pub name: String,
+    pub description: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub defaults: serde_json::Value,
+}
+
+/// The effective settings of a check on a host, and which layer set what.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckExplanation {
+    pub check: String,
+    pub host_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub settings: serde_json::Value,
+    /// The explanation as text, one line per layer.
+    pub explanation: String,
+}
+
+/// Overrides of a check at one layer; absent fields inherit, `null` thresholds remove.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckOverride {
+    /// `organisation`, `client`, `site` or `host`.
+    pub layer: String,
+    /// The client, site or host id; ignored for `organisation`.
+    #[serde(default)]
+    pub layer_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub settings: serde_json::Value,
+}

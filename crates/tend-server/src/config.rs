@@ -29,6 +29,48 @@ pub struct Config {
     pub log_format: LogFormat,
     pub http: HttpConfig,
     pub sessions: SessionConfig,
+    pub notifications: NotificationsConfig,
+}
+
+/// How notifications leave: the SMTP relay for e-mail channels.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// SMTP relay for e-mail notifications; empty: e-mail channels fail visibly.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// STARTTLS before authenticating (off only for a relay on the same host).
+    pub smtp_starttls: bool,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    /// The sender address, e.g. "tend <alerts@provider.example>".
+    pub from: String,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_starttls: true,
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            from: "tend <tend@localhost>".into(),
+        }
+    }
+}
+
+impl fmt::Debug for NotificationsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotificationsConfig")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_starttls", &self.smtp_starttls)
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "<set>" })
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,6 +108,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             http: HttpConfig::default(),
             sessions: SessionConfig::default(),
+            notifications: NotificationsConfig::default(),
         }
     }
 }
@@ -93,6 +136,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("http", &self.http)
             .field("sessions", &self.sessions)
+            .field("notifications", &self.notifications)
             .finish()
     }
 }

@@ -71,6 +71,7 @@ fn refusal_status(refusal: &tend_core::Error) -> (StatusCode, &'static str, &'st
         tend_core::Error::EnrollmentRefused(_) => {
             (StatusCode::FORBIDDEN, "enrollment-refused", "Enrollment refused", None)
         }
+        tend_core::Error::NothingToAcknowledge => (StatusCode::CONFLICT, "conflict", "Conflict", None),
         tend_core::Error::Invalid { field, .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid request", Some((*field).to_owned()))
         }

@@ -17,6 +17,7 @@ pub(crate) mod api;
 mod error;
 mod extract;
 mod ingest;
+pub mod monitor;
 mod telemetry;
 mod web;
 
@@ -71,8 +72,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     tracing::info!(address = %listener.local_addr()?, backend = state.store.backend().name(), "tend server listening");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let background = tokio::spawn(monitor::scheduler::run(state.clone(), stopped));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let _ = stop.send(true);
+    let _ = background.await;
+    served?;
     tracing::info!("tend server stopped");
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! - On SQLite all writes go through one connection, so request handlers never fight over
 //!   SQLite's single write lock; reads use a pool of their own.
 
+mod alerts;
 mod db;
 mod enrollment;
 mod error;
@@ -16,16 +17,19 @@ mod hosts;
 mod ingest;
 mod inventory;
 mod migrate;
+mod monitoring;
 mod series;
 mod tenants;
 mod users;
 
+pub use alerts::{AlertEventRecord, AlertEventRow, AlertRow, AlertUpdate, NotificationIntent, OutboxRow};
 pub use db::{Backend, Store};
 pub use enrollment::{AgentIdentity, Enrolled, EnrollmentTokenRow, NewEnrollmentToken};
 pub use error::Error;
 pub use hosts::{HostRow, LatestValue};
 pub use ingest::{IngestOutcome, IngestReport, IngestSample};
 pub use inventory::{InventorySection, ReportLogEntry};
+pub use monitoring::{ChannelRow, CheckOverrideRow, MaintenanceWindowRow};
 pub use series::{MetricQuery, SeriesPoints};
 pub use tenants::{ClientRow, SiteRow};
 pub use tend_core::tenancy::Scope;

@@ -9,10 +9,12 @@ use crate::{Backend, Error, Result, Store};
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_inventory.sql")),
+    (3, include_str!("../migrations/sqlite/0003_monitoring.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_inventory.sql")),
+    (3, include_str!("../migrations/postgres/0003_monitoring.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting

@@ -58,7 +58,11 @@ fn follow_check(track: &mut AlertTrack, observation: &Observation, policy: &Aler
         }
         (Condition::Pending, Some(severity)) => {
             track.severity = Some(severity);
-            if has_lasted(track.problem_since, at, policy.pending_for) { vec![fire(track, at, severity)] } else { Vec::new() }
+            if has_lasted(track.problem_since, at, policy.pending_for) {
+                vec![fire(track, at, severity)]
+            } else {
+                Vec::new()
+            }
         }
         (Condition::Pending, None) => {
             // It never fired, so there is nobody to tell that it is over.
@@ -140,7 +144,8 @@ fn judge_flapping(
         if track.changes.is_empty() {
             return stop_flapping(track, at);
         }
-        // Still flapping: whatever the condition did, nobody is woken for it.
+        // Still flapping: whatever the condition did, nobody is woken for it, and a firing
+        // condition has not been announced, so no notification clock runs.
         track.fired_at = None;
         return Vec::new();
     }

@@ -202,7 +202,14 @@ fn metric(metric: &str, labels_of_target: &[&str]) -> CheckKind {
 }
 
 fn thresholds(warning: Option<f64>, critical: Option<f64>, pending_for_secs: u64) -> CheckSettings {
-    CheckSettings { enabled: true, warning, critical, pending_for_secs, params: BTreeMap::new(), lists: BTreeMap::new() }
+    CheckSettings {
+        enabled: true,
+        warning,
+        critical,
+        pending_for_secs,
+        params: BTreeMap::new(),
+        lists: BTreeMap::new(),
+    }
 }
 
 impl CheckSettings {
@@ -269,7 +276,10 @@ mod tests {
     fn disk_usage_warns_at_90_percent_for_five_minutes_and_is_critical_at_95() {
         let checks = default_checks();
         let disk = checks.iter().find(|check| check.name == DISK_USAGE).unwrap();
-        assert_eq!((disk.defaults.warning, disk.defaults.critical, disk.defaults.pending_for_secs), (Some(90.0), Some(95.0), 300));
+        assert_eq!(
+            (disk.defaults.warning, disk.defaults.critical, disk.defaults.pending_for_secs),
+            (Some(90.0), Some(95.0), 300)
+        );
         assert_eq!(disk.kind, metric("fs_used_percent", &["mountpoint"]));
     }
 
@@ -292,6 +302,9 @@ mod tests {
         assert_eq!(json["kind"], serde_json::json!({"kind": "state"}));
         assert_eq!(json["defaults"]["lists"], serde_json::json!({"ports": []}));
         let usage = serde_json::to_value(&checks[2].kind).unwrap();
-        assert_eq!(usage, serde_json::json!({"kind": "metric", "metric": "fs_used_percent", "labels_of_target": ["mountpoint"]}));
+        assert_eq!(
+            usage,
+            serde_json::json!({"kind": "metric", "metric": "fs_used_percent", "labels_of_target": ["mountpoint"]})
+        );
     }
 }

@@ -105,13 +105,9 @@ impl CheckSettings {
     }
 }
 
-/// How bad a problem is. Ordered: `Warning < Critical`, so the worst of several is their `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Warning,
-    Critical,
-}
+/// How bad a problem is: the alerting module's severity, so a finding becomes an observation
+/// without translation. Ordered: `Warning < Critical`, so the worst of several is their `max`.
+pub use crate::alerting::Severity as Level;
 
 /// The verdict of one check on one target: healthy ones too, so that an alert whose problem
 /// went away can be resolved.
@@ -159,7 +155,11 @@ mod tests {
             (Some(90.0), Some(95.0), f64::NAN, None),
         ];
         for (warning, critical, value, expected) in cases {
-            assert_eq!(thresholds(warning, critical).level_at_least(value), expected, "{warning:?} {critical:?} {value}");
+            assert_eq!(
+                thresholds(warning, critical).level_at_least(value),
+                expected,
+                "{warning:?} {critical:?} {value}"
+            );
         }
     }
 
@@ -176,14 +176,21 @@ mod tests {
             (None, None, -3.0, None),
         ];
         for (warning, critical, value, expected) in cases {
-            assert_eq!(thresholds(warning, critical).level_at_most(value), expected, "{warning:?} {critical:?} {value}");
+            assert_eq!(
+                thresholds(warning, critical).level_at_most(value),
+                expected,
+                "{warning:?} {critical:?} {value}"
+            );
         }
     }
 
     #[test]
     fn the_worst_level_is_the_maximum() {
         assert!(Level::Warning < Level::Critical);
-        assert_eq!([Some(Level::Warning), None, Some(Level::Critical)].into_iter().flatten().max(), Some(Level::Critical));
+        assert_eq!(
+            [Some(Level::Warning), None, Some(Level::Critical)].into_iter().flatten().max(),
+            Some(Level::Critical)
+        );
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! Every route is registered through `utoipa_axum`, so the document at
 //! `/api/v1/openapi.json` is generated from the same code that routes requests.
 
+mod alerts;
 mod clients;
 mod convert;
 pub(crate) mod enrollment;
 mod hosts;
+mod monitoring;
 mod session;
 pub(crate) mod users;
 
@@ -33,6 +35,7 @@ use crate::{AppState, Error};
         (name = "tenancy", description = "Clients, sites and users"),
         (name = "hosts", description = "Managed hosts, their facts and metrics"),
         (name = "enrollment", description = "Enrollment tokens and agents"),
+        (name = "monitoring", description = "Alerts, checks, maintenance windows, notification channels"),
         (name = "agent", description = "Endpoints the tend agent calls"),
     )
 )]
@@ -58,6 +61,8 @@ pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(hosts::routes())
         .merge(enrollment::routes())
+        .merge(alerts::routes())
+        .merge(monitoring::routes())
         .merge(crate::agent_api::routes(max_report_bytes))
         .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
 }

@@ -3,10 +3,12 @@
 use std::time::Instant;
 
 use jiff::Timestamp;
+use tend_core::checks::Inventory;
 use tend_proto::REPORT_SCHEMA_VERSION;
 use tend_proto::agent::{Report, ReportBatch};
-use tend_store::{AgentIdentity, IngestOutcome, IngestReport, IngestSample};
+use tend_store::{AgentIdentity, IngestOutcome, IngestReport, IngestSample, InventorySection, Scope};
 
+use crate::monitor::evaluate::Subject;
 use crate::{AppState, Error};
 
 mod derived;
@@ -19,7 +21,9 @@ const MAX_LABELS: usize = 16;
 const MAX_LABEL_TEXT: usize = 256;
 
 pub async fn ingest(state: &AppState, agent: &AgentIdentity, batch: ReportBatch) -> Result<IngestOutcome, Error> {
+    let newest = batch.reports.iter().max_by_key(|r| r.seq).map(|r| (r.seq, r.sections.clone()));
     let reports = convert_batch(batch)?;
+    let previous = state.store.inventory(Scope::System, agent.host_id).await?;
     let started = Instant::now();
     let outcome = state.store.ingest(agent, &reports, Timestamp::now()).await?;
     let telemetry = &state.telemetry;
@@ -27,7 +31,42 @@ pub async fn ingest(state: &AppState, agent: &AgentIdentity, batch: ReportBatch)
     telemetry.reports_ingested.inc_by(u64::from(outcome.stored));
     telemetry.report_duplicates.inc_by(u64::from(outcome.duplicates));
     telemetry.samples_ingested.inc_by(outcome.samples);
+    // The report is stored and will be acknowledged whatever evaluating it does.
+    if let Some((seq, sections)) = newest.filter(|(seq, _)| outcome.stored > 0 && *seq == outcome.acknowledged_seq)
+        && let Err(e) = evaluate(state, agent, &sections, &previous).await
+    {
+        tracing::error!(host_id = agent.host_id, seq, error = %e, "evaluating a report failed");
+    }
     Ok(outcome)
+}
+
+/// Runs the host's checks over its newest report.
+async fn evaluate(
+    state: &AppState,
+    agent: &AgentIdentity,
+    sections: &tend_proto::agent::Sections,
+    previous: &[InventorySection],
+) -> Result<(), Error> {
+    let host = state.store.host(Scope::System, agent.host_id).await?;
+    let facts: Option<tend_proto::agent::HostFacts> = host.facts.as_deref().and_then(|f| serde_json::from_str(f).ok());
+    let subject =
+        Subject { host_id: host.id, client_id: host.client_id, site_id: host.site_id, hostname: host.hostname };
+    let previous = previous_inventory(previous);
+    let cores = facts.map_or(1, |f| f.cpu_cores.max(1));
+    crate::monitor::evaluate::report(state, &subject, sections, previous, cores, Timestamp::now()).await
+}
+
+/// The stored inventory before this report, as the checks compare against it.
+fn previous_inventory(stored: &[InventorySection]) -> Option<Inventory> {
+    let newest = stored.iter().map(|s| s.collected_at).max()?;
+    let mut sections = serde_json::Map::new();
+    for section in stored {
+        if let Ok(body) = serde_json::from_str::<serde_json::Value>(&section.body) {
+            sections.insert(section.section.clone(), body);
+        }
+    }
+    let sections: tend_proto::agent::Sections = serde_json::from_value(serde_json::Value::Object(sections)).ok()?;
+    Some(Inventory::from_sections(&sections, newest))
 }
 
 fn convert_batch(batch: ReportBatch) -> Result<Vec<IngestReport>, Error> {

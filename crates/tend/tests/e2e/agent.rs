@@ -165,9 +165,19 @@ async fn collect_once_reports_every_collector_and_parse_reads_captures() {
     assert!(snapshot["metrics"].as_array().is_some_and(|m| m.len() > 5));
     let statuses = snapshot["collectors"].as_array().unwrap();
     let names: Vec<&str> = statuses.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    for expected in
-        ["facts", "metrics", "smart", "raid", "sensors", "services", "packages", "os", "antivirus", "time", "certificates"]
-    {
+    for expected in [
+        "facts",
+        "metrics",
+        "smart",
+        "raid",
+        "sensors",
+        "services",
+        "packages",
+        "os",
+        "antivirus",
+        "time",
+        "certificates",
+    ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     for status in statuses {

@@ -5,6 +5,7 @@ mod agent;
 mod api;
 mod cli;
 mod harness;
+mod monitoring;
 mod spool;
 mod tenancy;
 mod up;

@@ -1,0 +1,338 @@
+//! One host's findings through the alert lifecycle, into the store.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use tend_core::alerting::{
+    self, AlertEvent, AlertPolicy, AlertState, AlertTrack, Direction, Observation, Severity, Threshold,
+};
+use tend_core::checks::{self, CheckKind, CheckSettings, Finding, HostContext, Inventory};
+use tend_core::maintenance::{self, Target, WindowSchedule, WindowScope};
+use tend_proto::agent::Sections;
+use tend_store::{
+    AlertEventRecord, AlertRow, AlertUpdate, ChannelRow, MaintenanceWindowRow, NotificationIntent, Scope,
+};
+
+use super::settings;
+use crate::{AppState, Error};
+
+/// The host a set of findings is about.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub host_id: i64,
+    pub client_id: i64,
+    pub site_id: Option<i64>,
+    pub hostname: String,
+}
+
+impl Subject {
+    fn context(&self) -> HostContext {
+        HostContext { client_id: self.client_id, site_id: self.site_id, groups: Vec::new(), host_id: self.host_id }
+    }
+}
+
+/// Evaluates a freshly stored report: metric checks on its samples, state checks on its
+/// inventory sections against the host's previous inventory.
+pub async fn report(
+    state: &AppState,
+    subject: &Subject,
+    sections: &Sections,
+    previous: Option<Inventory>,
+    cpu_cores: u32,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let settings = settings::for_host(&state.store, &subject.context()).await?;
+    let by_name: BTreeMap<&str, CheckSettings> = settings.iter().map(|(d, e)| (d.name, e.settings.clone())).collect();
+    let alerts = state.store.host_alerts(Scope::System, subject.host_id).await?;
+    let mut findings = metric_findings(&settings, &alerts, sections, cpu_cores);
+    let current = Inventory::from_sections(sections, now);
+    let lookup = |name: &str| by_name.get(name).cloned().unwrap_or_else(disabled);
+    findings.extend(checks::evaluate_inventory(previous.as_ref(), &current, &lookup, now));
+    findings.extend(vanished_targets(&alerts, &findings, &checks::evaluated_checks(&current)));
+    apply(state, subject, &by_name, &alerts, findings, now).await
+}
+
+/// The host's heartbeat as a finding: overdue is critical, reporting or stopped on purpose is
+/// healthy.
+pub async fn heartbeat(state: &AppState, subject: &Subject, overdue: bool, now: Timestamp) -> Result<(), Error> {
+    let settings = settings::for_host(&state.store, &subject.context()).await?;
+    let by_name: BTreeMap<&str, CheckSettings> = settings.iter().map(|(d, e)| (d.name, e.settings.clone())).collect();
+    if !by_name.get("heartbeat").is_some_and(|s| s.enabled) {
+        return Ok(());
+    }
+    let alerts = state.store.host_alerts(Scope::System, subject.host_id).await?;
+    let finding = Finding {
+        check: "heartbeat".into(),
+        target: "agent".into(),
+        problem: overdue.then_some(Severity::Critical),
+        summary: if overdue { "the agent's reports are overdue".into() } else { "the agent reports".into() },
+        evidence: json!({ "overdue": overdue }),
+    };
+    apply(state, subject, &by_name, &alerts, vec![finding], now).await
+}
+
+fn metric_findings(
+    settings: &[(checks::CheckDefinition, checks::Explained)],
+    alerts: &[AlertRow],
+    sections: &Sections,
+    cpu_cores: u32,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (definition, explained) in settings {
+        let CheckKind::Metric { .. } = definition.kind else { continue };
+        let settings = &explained.settings;
+        if !settings.enabled {
+            continue;
+        }
+        let threshold = Threshold {
+            warning: settings.warning,
+            critical: settings.critical,
+            direction: Direction::Above,
+            hysteresis: settings.param("hysteresis").unwrap_or(0.0),
+        };
+        for (target, value) in checks::metric_value(definition.name, &sections.metrics, cpu_cores) {
+            let current = alerts
+                .iter()
+                .find(|a| a.check == definition.name && a.target == target)
+                .and_then(|a| a.severity.as_deref().and_then(severity_of));
+            let problem = alerting::classify(value, &threshold, current);
+            findings.push(Finding {
+                check: definition.name.to_owned(),
+                summary: format!("{} of {target} is {value:.1}", definition.name.replace('_', " ")),
+                target,
+                problem,
+                evidence: json!({ "value": value, "warning": settings.warning, "critical": settings.critical }),
+            });
+        }
+    }
+    findings
+}
+
+/// Open alerts of checks evaluated this time whose target is gone (a recovered unit drops out of
+/// the agent's list): their problem is over.
+fn vanished_targets(alerts: &[AlertRow], findings: &[Finding], evaluated: &[&str]) -> Vec<Finding> {
+    alerts
+        .iter()
+        .filter(|a| a.state != "ok" && evaluated.contains(&a.check.as_str()))
+        .filter(|a| !findings.iter().any(|f| f.check == a.check && f.target == a.target))
+        .map(|a| Finding {
+            check: a.check.clone(),
+            target: a.target.clone(),
+            problem: None,
+            summary: format!("{} is no longer reported", a.target),
+            evidence: json!({ "vanished": true }),
+        })
+        .collect()
+}
+
+async fn apply(
+    state: &AppState,
+    subject: &Subject,
+    settings: &BTreeMap<&str, CheckSettings>,
+    alerts: &[AlertRow],
+    findings: Vec<Finding>,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let existing: HashMap<&str, &AlertRow> = alerts.iter().map(|a| (a.dedup_key.as_str(), a)).collect();
+    let windows = windows(&state.store.maintenance_windows(Scope::System, Some(subject.client_id)).await?, now);
+    let channels = state.store.channels_for_client(subject.client_id).await?;
+    let mut updates = Vec::new();
+    for finding in findings {
+        let key = dedup_key(subject.host_id, &finding.check, &finding.target);
+        let row = existing.get(key.as_str()).copied();
+        let track = match row {
+            Some(row) => serde_json::from_str(&row.track).unwrap_or_else(|_| AlertTrack::new()),
+            None => AlertTrack::new(),
+        };
+        let policy = policy(settings.get(finding.check.as_str()));
+        let observation = Observation { at: now, severity: finding.problem, summary: finding.summary.clone() };
+        let (next, events) = alerting::observe(&track, &observation, &policy);
+        if events.is_empty() && next.state == AlertState::Ok {
+            continue;
+        }
+        let target = Target {
+            client_id: subject.client_id,
+            site_id: subject.site_id,
+            host_id: Some(subject.host_id),
+            check: finding.check.clone(),
+        };
+        let suppressed = maintenance::suppresses(&windows, &target, now);
+        updates.push(update(subject, &finding, key, row, &track, next, &events, suppressed, &channels, now)?);
+    }
+    state.store.apply_alert_updates(&updates).await?;
+    Ok(())
+}
+
+/// The settings of a check the catalogue does not know: off.
+fn disabled() -> CheckSettings {
+    CheckSettings {
+        enabled: false,
+        warning: None,
+        critical: None,
+        pending_for_secs: 0,
+        params: BTreeMap::new(),
+        lists: BTreeMap::new(),
+    }
+}
+
+/// Maintenance windows as the domain reads them; a window that no longer parses is skipped.
+pub fn windows(rows: &[MaintenanceWindowRow], now: Timestamp) -> Vec<(WindowScope, WindowSchedule)> {
+    rows.iter()
+        .filter(|w| w.ended_at.is_none_or(|ended| ended > now))
+        .filter_map(|w| {
+            let schedule = super::scheduler::schedule_of(w).ok()?;
+            let scope = WindowScope {
+                client_id: Some(w.client_id),
+                site_id: w.site_id,
+                host_id: w.host_id,
+                check: w.check.clone(),
+            };
+            Some((scope, schedule))
+        })
+        .collect()
+}
+
+/// A problem must last `pending_for` to fire and be gone as long to resolve: the same patience
+/// both ways keeps a noisy check from paging on every blip and from resolving between two.
+fn policy(settings: Option<&CheckSettings>) -> AlertPolicy {
+    let defaults = AlertPolicy::default();
+    let Some(settings) = settings else { return defaults };
+    let pending = SignedDuration::from_secs(i64::try_from(settings.pending_for_secs).unwrap_or(i64::MAX));
+    AlertPolicy { pending_for: pending, recover_for: pending, ..defaults }
+}
+
+pub fn dedup_key(host_id: i64, check: &str, target: &str) -> String {
+    format!("{host_id}/{check}/{target}")
+}
+
+pub fn severity_of(text: &str) -> Option<Severity> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+}
+
+pub fn severity_text(severity: Severity) -> String {
+    serde_json::to_value(severity).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+pub fn state_text(state: AlertState) -> String {
+    serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Events that reach people; the others are history only.
+fn notifies(event: &AlertEvent) -> bool {
+    matches!(
+        event,
+        AlertEvent::Firing { .. }
+            | AlertEvent::Escalated { .. }
+            | AlertEvent::Resolved { .. }
+            | AlertEvent::FlappingStarted
+    )
+}
+
+pub fn event_name(event: &AlertEvent) -> String {
+    serde_json::to_value(event)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "event".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn update(
+    subject: &Subject,
+    finding: &Finding,
+    dedup_key: String,
+    row: Option<&AlertRow>,
+    before: &AlertTrack,
+    next: AlertTrack,
+    events: &[AlertEvent],
+    suppressed: bool,
+    channels: &[ChannelRow],
+    now: Timestamp,
+) -> Result<AlertUpdate, Error> {
+    // Resolution is announced at the severity people were told about.
+    let severity = next.severity.or(before.announced_severity).or(before.severity);
+    let mut notifications = Vec::new();
+    let mut records = Vec::new();
+    for event in events {
+        let notify = notifies(event) && !suppressed;
+        let name = event_name(event);
+        records.push(AlertEventRecord {
+            at: now,
+            event: name.clone(),
+            detail: serde_json::to_string(event).map_err(|e| Error::Internal(e.to_string()))?,
+            notified: notify,
+        });
+        if notify {
+            let body = json!({
+                "event": name,
+                "client_id": subject.client_id,
+                "host_id": subject.host_id,
+                "host": subject.hostname,
+                "check": finding.check,
+                "target": finding.target,
+                "severity": severity.map(severity_text),
+                "summary": finding.summary,
+                "at": now.to_string(),
+            });
+            notifications.extend(channels.iter().filter(|c| reaches(c, severity)).map(|c| NotificationIntent {
+                channel_id: c.id,
+                event: name.clone(),
+                body: body.to_string(),
+            }));
+        }
+    }
+    let opened_at = match next.state {
+        AlertState::Ok => None,
+        _ => row.and_then(|r| r.opened_at).or(next.problem_since).or(Some(now)),
+    };
+    Ok(AlertUpdate {
+        dedup_key,
+        client_id: subject.client_id,
+        host_id: Some(subject.host_id),
+        check: finding.check.clone(),
+        target: finding.target.clone(),
+        state: state_text(next.state),
+        severity: next.severity.map(severity_text),
+        summary: finding.summary.clone(),
+        evidence: finding.evidence.to_string(),
+        track: serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?,
+        opened_at,
+        at: now,
+        events: records,
+        notifications,
+    })
+}
+
+fn reaches(channel: &ChannelRow, severity: Option<Severity>) -> bool {
+    let minimum = severity_of(&channel.min_severity).unwrap_or(Severity::Warning);
+    severity.is_some_and(|s| s >= minimum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_text() {
+        assert_eq!(severity_of(&severity_text(Severity::Critical)), Some(Severity::Critical));
+        assert_eq!(severity_of("nonsense"), None);
+        assert_eq!(state_text(AlertState::Firing), "firing");
+        assert_eq!(event_name(&AlertEvent::Resolved { duration: SignedDuration::from_mins(3) }), "resolved");
+        assert_eq!(dedup_key(4, "disk_usage", "/var"), "4/disk_usage//var");
+    }
+
+    #[test]
+    fn channels_take_what_is_at_least_their_severity() {
+        let channel = |min: &str| ChannelRow {
+            id: 1,
+            client_id: None,
+            kind: "webhook".into(),
+            target: "http://x".into(),
+            min_severity: min.into(),
+        };
+        assert!(reaches(&channel("warning"), Some(Severity::Warning)));
+        assert!(!reaches(&channel("critical"), Some(Severity::Warning)));
+        assert!(reaches(&channel("critical"), Some(Severity::Critical)));
+        assert!(!reaches(&channel("warning"), None));
+    }
+}

@@ -1,0 +1,316 @@
+//! Alerts (one row per dedup key), their append-only history, and the notification outbox that
+//! is written in the same transaction.
+
+use jiff::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::{Acquire, Row};
+
+use crate::{Error, Result, Scope, Store, millis, timestamp};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub id: i64,
+    pub client_id: i64,
+    pub host_id: Option<i64>,
+    pub check: String,
+    pub target: String,
+    pub dedup_key: String,
+    pub state: String,
+    pub severity: Option<String>,
+    pub summary: String,
+    /// The domain's alert track, as JSON.
+    pub track: String,
+    pub evidence: String,
+    pub opened_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    pub last_notified_at: Option<Timestamp>,
+}
+
+/// A change of one alert, with the history it adds and the notifications it causes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertUpdate {
+    pub dedup_key: String,
+    pub client_id: i64,
+    pub host_id: Option<i64>,
+    pub check: String,
+    pub target: String,
+    pub state: String,
+    pub severity: Option<String>,
+    pub summary: String,
+    pub track: String,
+    pub evidence: String,
+    pub opened_at: Option<Timestamp>,
+    pub at: Timestamp,
+    pub events: Vec<AlertEventRecord>,
+    pub notifications: Vec<NotificationIntent>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertEventRecord {
+    pub at: Timestamp,
+    /// e.g. `firing`, `resolved`, `acknowledged`.
+    pub event: String,
+    pub detail: String,
+    /// Whether it was meant to reach people (false inside a maintenance window).
+    pub notified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationIntent {
+    pub channel_id: i64,
+    pub event: String,
+    /// JSON: what the deliverer renders.
+    pub body: String,
+}
+
+/// A notification waiting for delivery, with where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub channel_id: i64,
+    pub channel_kind: String,
+    pub channel_target: String,
+    pub alert_id: i64,
+    pub event: String,
+    pub body: String,
+    pub attempts: u32,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertEventRow {
+    pub at: Timestamp,
+    pub event: String,
+    pub detail: String,
+    pub notified: bool,
+}
+
+const ALERT_COLUMNS: &str = "a.id, a.client_id, a.host_id, a.check_name, a.target, a.dedup_key, a.state, a.severity, \
+     a.summary, a.track, a.evidence, a.opened_at, a.updated_at, a.last_notified_at";
+
+fn optional_time(row: &AnyRow, column: &str) -> Result<Option<Timestamp>> {
+    row.try_get::<Option<i64>, _>(column)?.map(timestamp).transpose()
+}
+
+fn alert_row(row: &AnyRow) -> Result<AlertRow> {
+    Ok(AlertRow {
+        id: row.try_get("id")?,
+        client_id: row.try_get("client_id")?,
+        host_id: row.try_get("host_id")?,
+        check: row.try_get("check_name")?,
+        target: row.try_get("target")?,
+        dedup_key: row.try_get("dedup_key")?,
+        state: row.try_get("state")?,
+        severity: row.try_get("severity")?,
+        summary: row.try_get("summary")?,
+        track: row.try_get("track")?,
+        evidence: row.try_get("evidence")?,
+        opened_at: optional_time(row, "opened_at")?,
+        updated_at: timestamp(row.try_get("updated_at")?)?,
+        last_notified_at: optional_time(row, "last_notified_at")?,
+    })
+}
+
+impl Store {
+    /// Every alert of a host, open or not: the tracks the next evaluation continues from.
+    pub async fn host_alerts(&self, scope: Scope, host_id: i64) -> Result<Vec<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.host_id = $1 \
+             AND (CAST($2 AS BIGINT) IS NULL OR a.client_id = $2) ORDER BY a.id"
+        );
+        let rows = sqlx::query(&sql).bind(host_id).bind(scope.client_filter()).fetch_all(&self.read).await?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    /// Alerts the caller may see: open ones (pending, firing, flapping) or all, newest first.
+    pub async fn list_alerts(&self, scope: Scope, open_only: bool, limit: u32) -> Result<Vec<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts a WHERE (CAST($1 AS BIGINT) IS NULL OR a.client_id = $1) \
+             AND ($2 = 0 OR a.state <> 'ok') ORDER BY a.updated_at DESC, a.id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope.client_filter())
+            .bind(i64::from(open_only))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    pub async fn alert(&self, scope: Scope, id: i64) -> Result<AlertRow> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.id = $1 AND (CAST($2 AS BIGINT) IS NULL OR a.client_id = $2)"
+        );
+        let row = sqlx::query(&sql).bind(id).bind(scope.client_filter()).fetch_optional(&self.read).await?;
+        alert_row(&row.ok_or(Error::NotFound("alert"))?)
+    }
+
+    pub async fn alert_events(&self, scope: Scope, alert_id: i64) -> Result<Vec<AlertEventRow>> {
+        self.alert(scope, alert_id).await?;
+        let rows = sqlx::query("SELECT at, event, detail, notified FROM alert_events WHERE alert_id = $1 ORDER BY id")
+            .bind(alert_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AlertEventRow {
+                    at: timestamp(row.try_get("at")?)?,
+                    event: row.try_get("event")?,
+                    detail: row.try_get("detail")?,
+                    notified: row.try_get::<i64, _>("notified")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes alert changes, their history and their notifications in one transaction.
+    pub async fn apply_alert_updates(&self, updates: &[AlertUpdate]) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.write.acquire().await?;
+        let mut tx = conn.begin().await?;
+        for update in updates {
+            let id: i64 = sqlx::query(
+                "INSERT INTO alerts (client_id, host_id, check_name, target, dedup_key, state, severity, summary, \
+                 track, evidence, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (dedup_key) DO UPDATE SET state = excluded.state, severity = excluded.severity, \
+                 summary = excluded.summary, track = excluded.track, evidence = excluded.evidence, \
+                 opened_at = excluded.opened_at, updated_at = excluded.updated_at RETURNING id",
+            )
+            .bind(update.client_id)
+            .bind(update.host_id)
+            .bind(&update.check)
+            .bind(&update.target)
+            .bind(&update.dedup_key)
+            .bind(&update.state)
+            .bind(&update.severity)
+            .bind(&update.summary)
+            .bind(&update.track)
+            .bind(&update.evidence)
+            .bind(update.opened_at.map(millis))
+            .bind(millis(update.at))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            for event in &update.events {
+                sqlx::query(
+                    "INSERT INTO alert_events (alert_id, at, event, detail, notified) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(millis(event.at))
+                .bind(&event.event)
+                .bind(&event.detail)
+                .bind(i64::from(event.notified))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for intent in &update.notifications {
+                sqlx::query(
+                    "INSERT INTO notifications (channel_id, alert_id, event, body, created_at, status, next_attempt_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $5)",
+                )
+                .bind(intent.channel_id)
+                .bind(id)
+                .bind(&intent.event)
+                .bind(&intent.body)
+                .bind(millis(update.at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            if !update.notifications.is_empty() {
+                sqlx::query("UPDATE alerts SET last_notified_at = $1 WHERE id = $2")
+                    .bind(millis(update.at))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Notifications due for delivery, oldest first.
+    pub async fn due_notifications(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query(
+            "SELECT n.id, n.channel_id, c.kind, c.target, n.alert_id, n.event, n.body, n.attempts, n.created_at \
+             FROM notifications n JOIN notification_channels c ON c.id = n.channel_id \
+             WHERE n.status = 'pending' AND n.next_attempt_at <= $1 ORDER BY n.id LIMIT $2",
+        )
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OutboxRow {
+                    id: row.try_get("id")?,
+                    channel_id: row.try_get("channel_id")?,
+                    channel_kind: row.try_get("kind")?,
+                    channel_target: row.try_get("target")?,
+                    alert_id: row.try_get("alert_id")?,
+                    event: row.try_get("event")?,
+                    body: row.try_get("body")?,
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                    created_at: timestamp(row.try_get("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a delivery attempt: delivered, retried at `retry_at`, or given up (`retry_at` None).
+    pub async fn record_delivery(
+        &self,
+        ids: &[i64],
+        now: Timestamp,
+        error: Option<&str>,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()> {
+        let status = match (error, retry_at) {
+            (None, _) => "sent",
+            (Some(_), Some(_)) => "pending",
+            (Some(_), None) => "failed",
+        };
+        for id in ids {
+            sqlx::query(
+                "UPDATE notifications SET status = $1, attempts = attempts + 1, last_error = $2, \
+                 next_attempt_at = $3, delivered_at = $4 WHERE id = $5",
+            )
+            .bind(status)
+            .bind(error)
+            .bind(millis(retry_at.unwrap_or(now)))
+            .bind(error.is_none().then(|| millis(now)))
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// How the notifications of an alert fared: (event, channel kind, status, attempts, last error).
+    pub async fn alert_notifications(
+        &self,
+        scope: Scope,
+        alert_id: i64,
+    ) -> Result<Vec<(String, String, String, u32, Option<String>)>> {
+        self.alert(scope, alert_id).await?;
+        let rows = sqlx::query(
+            "SELECT n.event, c.kind, n.status, n.attempts, n.last_error FROM notifications n \
+             JOIN notification_channels c ON c.id = n.channel_id WHERE n.alert_id = $1 ORDER BY n.id",
+        )
+        .bind(alert_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("event")?,
+                    row.try_get("kind")?,
+                    row.try_get("status")?,
+                    u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                    row.try_get("last_error")?,
+                ))
+            })
+            .collect()
+    }
+}
