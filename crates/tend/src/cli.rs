@@ -52,6 +52,28 @@ pub enum Command {
     /// The server's configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run one synthetic probe now, from here: exit 0 when it passes, 1 when it fails, 2 on
+    /// bad arguments.
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  tend probe http https://example.net --contains Welcome --status 200\n  \
+tend probe tcp 127.0.0.1:22\n  tend probe dns example.net --server 127.0.0.1:53 --type A --expect 192.0.2.1\n  \
+tend probe tls example.net:443 --min-days 21\n  tend probe ping 192.0.2.1 --count 3")]
+pub struct ProbeArgs {
+    /// http, tcp, dns, ping, tls or mail.
+    pub kind: String,
+    /// What to probe: a URL, host:port, name, host or (mail) the recipient address.
+    pub target: String,
+    /// Seconds before the probe gives up.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub output: JsonFlag,
+    /// The probe's own options, e.g. --contains TEXT --status 200 --server IP:PORT.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "OPTIONS")]
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             exit::code(&e)
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The agent is the lightest thing on a customer's server: one thread does.
     let single_threaded = matches!(cli.command, Command::Agent(_));
     let runtime = if single_threaded {
@@ -44,9 +44,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(dispatch(cli))
 }
 
-async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let format = cli.log_format;
-    match cli.command {
+    let done = match cli.command {
+        Command::Probe(args) => {
+            init_logging(format.unwrap_or(LogFormat::Text), "warn");
+            return commands::probe::run(args).await;
+        }
         Command::Up(args) => {
             init_logging(format.unwrap_or(LogFormat::Text), "info");
             commands::up::run(args).await
@@ -68,7 +72,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             init_logging(format.unwrap_or(LogFormat::Text), "warn");
             cli_command(command).await
         }
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 async fn cli_command(command: Command) -> anyhow::Result<()> {
@@ -82,7 +87,9 @@ async fn cli_command(command: Command) -> anyhow::Result<()> {
             print!("{}", tend_server::Config::example());
             Ok(())
         }
-        Command::Up(_) | Command::Server(_) | Command::Agent(_) => unreachable!("dispatched above"),
+        Command::Up(_) | Command::Server(_) | Command::Agent(_) | Command::Probe(_) => {
+            unreachable!("dispatched above")
+        }
     }
 }
 

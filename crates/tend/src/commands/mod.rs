@@ -5,6 +5,7 @@ pub mod clients;
 pub mod enroll_token;
 pub mod hosts;
 pub mod parse;
+pub mod probe;
 pub mod server;
 pub mod session;
 pub mod up;

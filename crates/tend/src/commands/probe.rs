@@ -12,7 +12,15 @@ use crate::output::json;
 
 /// Exit status: 0 when the probe passes, 1 when it fails; bad arguments are 2 (usage).
 pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
-    let options = options(&args.options)?;
+    let mut options = options(&args.options)?;
+    // Placed after the target, the CLI's own flags arrive among the probe's options.
+    let as_json = args.output.json || options.remove("json").is_some();
+    let timeout = match options.remove("timeout") {
+        Some(seconds) => {
+            seconds.parse().map_err(|_| anyhow::anyhow!("--timeout: expected seconds, got '{seconds}'"))?
+        }
+        None => args.timeout,
+    };
     let spec = match ProbeSpec::from_cli(&args.kind, &args.target, &options) {
         Ok(spec) => spec,
         Err(e) => {
@@ -20,8 +28,8 @@ pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(crate::exit::USAGE));
         }
     };
-    let outcome = tend_probe::run(&spec, Duration::from_secs(args.timeout)).await;
-    if args.output.json {
+    let outcome = tend_probe::run(&spec, Duration::from_secs(timeout)).await;
+    if as_json {
         json(&outcome)?;
     } else {
         print!("{}", describe(&outcome));

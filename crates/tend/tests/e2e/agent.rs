@@ -210,6 +210,8 @@ async fn collect_once_reports_every_collector_and_parse_reads_captures() {
     let unknown = parse("nonsense", truncated.to_str().unwrap()).await;
     assert_eq!(unknown.status.code(), Some(1));
     assert!(text(&unknown.stderr).contains("unknown kind"));
-    let listed = parse("list", "").await;
-    assert!(text(&listed.stdout).contains("apt-simulate"));
+    let mut list = tend(dir.path());
+    list.args(["agent", "parse", "list"]);
+    let listed = run(list).await;
+    assert!(text(&listed.stdout).contains("apt-simulate"), "{}", text(&listed.stderr));
 }

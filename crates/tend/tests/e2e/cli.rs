@@ -123,3 +123,29 @@ async fn start_up_errors_are_one_clear_line() {
     .await;
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn probe_exit_codes_follow_the_verdict() {
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "tend welcomes you" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let probe = |args: Vec<String>| {
+        let mut command = tend(dir.path());
+        command.arg("probe").args(args);
+        run(command)
+    };
+    let url = format!("http://{address}/");
+    let pass = probe(vec!["http".into(), url.clone(), "--contains".into(), "welcomes".into(), "--json".into()]).await;
+    assert_eq!(pass.status.code(), Some(0), "{}", text(&pass.stderr));
+    let outcome: serde_json::Value = serde_json::from_slice(&pass.stdout).unwrap();
+    assert_eq!(outcome["ok"], true);
+    let fail = probe(vec!["http".into(), url, "--contains".into(), "goodbye".into()]).await;
+    assert_eq!(fail.status.code(), Some(1));
+    assert!(text(&fail.stdout).starts_with("FAIL"), "{}", text(&fail.stdout));
+    let closed = probe(vec!["tcp".into(), "127.0.0.1:1".into()]).await;
+    assert_eq!(closed.status.code(), Some(1));
+    let bad = probe(vec!["gopher".into(), "x".into()]).await;
+    assert_eq!(bad.status.code(), Some(2));
+}
