@@ -80,6 +80,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .arg(format!("-max_total_time={seconds}"))
             .arg(format!("-artifact_prefix={}/{target}-", artifacts.display()))
             .arg("-print_final_stats=0")
+            // A hang is a bug too: an input that takes this long is reported as one.
+            .arg("-timeout=10")
             .arg(&corpus)
             .arg(root.join("crates/tend-agent/testdata").join(seeds))
             .stderr(std::process::Stdio::null())

@@ -63,7 +63,7 @@ pub(crate) async fn probe(spec: &HttpSpec, p: &mut Probe) -> Verdict {
 /// Sends the request, follows redirects and reads the body, recording what it sees.
 async fn fetch(spec: &HttpSpec, p: &mut Probe) -> Result<Fetched, Failure> {
     let extra = match &spec.ca_file {
-        Some(path) => p.step(format_args!("CA file {path}"), certs::read_ca_file(path)).await?,
+        Some(path) => p.step(format!("CA file {path}"), certs::read_ca_file(path)).await?,
         None => Vec::new(),
     };
     let (tls, verifier) = certs::client_config(extra).map_err(Failure)?;

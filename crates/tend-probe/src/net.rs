@@ -25,7 +25,7 @@ pub(crate) async fn connect(p: &mut Probe, host: &str, port: u16) -> Result<(Tcp
     let mut failure = None;
     for addr in addrs {
         let started = Instant::now();
-        match p.step(format_args!("connecting to {addr}"), TcpStream::connect(addr)).await {
+        match p.step(format!("connecting to {addr}"), TcpStream::connect(addr)).await {
             Ok(stream) => {
                 p.evidence("address", addr);
                 return Ok((stream, started.elapsed()));

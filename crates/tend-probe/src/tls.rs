@@ -24,7 +24,7 @@ pub(crate) async fn probe(target: TlsTarget<'_>, p: &mut Probe) -> Verdict {
     let server_name =
         ServerName::try_from(name.to_owned()).map_err(|e| Failure(format!("server name {name:?}: {e}")))?;
     let extra = match target.ca_file {
-        Some(path) => p.step(format_args!("CA file {path}"), certs::read_ca_file(path)).await?,
+        Some(path) => p.step(format!("CA file {path}"), certs::read_ca_file(path)).await?,
         None => Vec::new(),
     };
     let (config, verifier) = certs::client_config(extra).map_err(Failure)?;
@@ -33,7 +33,7 @@ pub(crate) async fn probe(target: TlsTarget<'_>, p: &mut Probe) -> Verdict {
 
     let started = Instant::now();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let handshake = p.step(format_args!("TLS handshake for {name}"), connector.connect(server_name, tcp)).await;
+    let handshake = p.step(format!("TLS handshake for {name}"), connector.connect(server_name, tcp)).await;
     let stream = match handshake {
         Ok(stream) => stream,
         Err(failure) => {

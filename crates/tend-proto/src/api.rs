@@ -424,3 +424,46 @@ pub struct CheckOverride {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: serde_json::Value,
 }
+
+/// A synthetic probe the server runs on a schedule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Probe {
+    pub id: i64,
+    pub client_id: i64,
+    pub site_id: Option<i64>,
+    pub host_id: Option<i64>,
+    pub name: String,
+    /// What to probe, as `tend probe` takes it: `{"kind": "http", "url": …}`, `{"kind": "tcp", …}`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub spec: serde_json::Value,
+    pub interval_secs: u32,
+    pub timeout_secs: u32,
+    pub pending_for_secs: u32,
+    pub next_run_at: String,
+    pub last_run_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub last_outcome: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewProbe {
+    pub client_id: i64,
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    #[serde(default)]
+    pub host_id: Option<i64>,
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub spec: serde_json::Value,
+    /// Seconds between runs, 10 to 3600; default 60.
+    #[serde(default)]
+    pub interval_secs: Option<u32>,
+    /// Seconds a run may take, 1 to 300; default 30.
+    #[serde(default)]
+    pub timeout_secs: Option<u32>,
+    /// How long a failure must last before the alert fires; default 0 (at the first failure).
+    #[serde(default)]
+    pub pending_for_secs: Option<u32>,
+}

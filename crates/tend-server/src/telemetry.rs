@@ -43,6 +43,8 @@ pub struct Telemetry {
     pub report_duplicates: Counter,
     pub samples_ingested: Counter,
     pub db_seconds: Family<DbLabels, Histogram>,
+    /// How late probes start after their due time.
+    pub probe_start_lateness: Histogram,
 }
 
 fn latency_histogram() -> Histogram {
@@ -69,6 +71,12 @@ impl Telemetry {
         );
         registry.register("samples_ingested", "Metric samples stored", samples_ingested.clone());
         registry.register("db_seconds", "Time spent in database operations", db_seconds.clone());
+        let probe_start_lateness = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "probe_start_lateness_seconds",
+            "How late scheduled probes start after their due time",
+            probe_start_lateness.clone(),
+        );
         Telemetry {
             registry,
             requests,
@@ -77,6 +85,7 @@ impl Telemetry {
             report_duplicates,
             samples_ingested,
             db_seconds,
+            probe_start_lateness,
         }
     }
 

@@ -122,6 +122,13 @@ impl Store {
         rows.iter().map(alert_row).collect()
     }
 
+    /// The alert of a dedup key, for background evaluation.
+    pub async fn alert_by_key(&self, dedup_key: &str) -> Result<Option<AlertRow>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.dedup_key = $1");
+        let row = sqlx::query(&sql).bind(dedup_key).fetch_optional(&self.read).await?;
+        row.as_ref().map(alert_row).transpose()
+    }
+
     /// Alerts the caller may see: open ones (pending, firing, flapping) or all, newest first.
     pub async fn list_alerts(&self, scope: Scope, open_only: bool, limit: u32) -> Result<Vec<AlertRow>> {
         let sql = format!(

@@ -10,11 +10,13 @@ const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_inventory.sql")),
     (3, include_str!("../migrations/sqlite/0003_monitoring.sql")),
+    (4, include_str!("../migrations/sqlite/0004_probes.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_inventory.sql")),
     (3, include_str!("../migrations/postgres/0003_monitoring.sql")),
+    (4, include_str!("../migrations/postgres/0004_probes.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting

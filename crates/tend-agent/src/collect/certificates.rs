@@ -12,7 +12,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tend_proto::inventory as inv;
 use x509_cert::Certificate;
-use x509_cert::der::DecodePem;
+use x509_cert::der::Decode;
 
 use super::source::ParseError;
 use super::{Collector, CollectorConfig, Section};
@@ -32,9 +32,11 @@ pub fn parse_certificate(pem: &[u8], now_ms: i64) -> Result<inv::Certificate, Pa
     let text = String::from_utf8_lossy(pem);
     let (line, block) = first_certificate_block(&text)?;
     let invalid = |reason: String| ParseError::line(line, format!("invalid certificate: {reason}"));
-    // One block decoded on its own: `load_pem_chain` loops forever on some malformed blocks
-    // (found by fuzzing: a body of "MIIC\r\r").
-    let leaf = Certificate::from_pem(block.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+    // The PEM armour is undone first, then the DER decoded from memory: the crate's streaming
+    // PEM readers (`from_pem`, `load_pem_chain`) loop forever on some malformed blocks (found
+    // by fuzzing: a body of "MIIC\r\r").
+    let (_, der) = x509_cert::der::pem::decode_vec(block.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+    let leaf = Certificate::from_der(&der).map_err(|e| invalid(e.to_string()))?;
     let tbs = &leaf.tbs_certificate;
     let not_after_ms = i64::try_from(tbs.validity.not_after.to_unix_duration().as_millis())
         .map_err(|_| invalid("expiry out of range".to_owned()))?;

@@ -25,7 +25,7 @@ pub(crate) async fn probe(
 ) -> Verdict {
     let server = addr::nameserver(server).map_err(Failure)?;
     let asked = format!("{name} {record_type} at {server}");
-    let exchange = p.step(format_args!("asking for {asked}"), transport::exchange(server, name, record_type)).await?;
+    let exchange = p.step(format!("asking for {asked}"), transport::exchange(server, name, record_type)).await?;
     let response = &exchange.response;
     p.metric("dns_response_ms", millis_f64(exchange.took));
     p.evidence("rcode", message::rcode_name(response.rcode));

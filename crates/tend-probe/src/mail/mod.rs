@@ -35,13 +35,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub(crate) async fn probe(spec: &MailSpec, p: &mut Probe) -> Verdict {
     p.shorten(Duration::from_secs(spec.timeout_secs));
     let extra = match &spec.ca_file {
-        Some(path) => p.step(format_args!("CA file {path}"), certs::read_ca_file(path)).await?,
+        Some(path) => p.step(format!("CA file {path}"), certs::read_ca_file(path)).await?,
         None => Vec::new(),
     };
     let mailbox = &spec.mailbox;
     let mut session = open_imap(spec, &extra, p).await?;
     let caps = p.step("IMAP CAPABILITY", session.command("CAPABILITY")).await?;
-    p.step(format_args!("IMAP SELECT {mailbox}"), session.command(&format!("SELECT {}", imap::quote(mailbox)))).await?;
+    p.step(format!("IMAP SELECT {mailbox}"), session.command(&format!("SELECT {}", imap::quote(mailbox)))).await?;
 
     let tag = new_tag().map_err(Failure)?;
     p.evidence("tag", &tag);
@@ -64,7 +64,7 @@ pub(crate) async fn probe(spec: &MailSpec, p: &mut Probe) -> Verdict {
             tokio::time::sleep(POLL).await;
         }
     };
-    let uids = p.step(format_args!("waiting for the message in {mailbox}"), waiting).await?;
+    let uids = p.step(format!("waiting for the message in {mailbox}"), waiting).await?;
     let delivered = sent.elapsed();
     p.metric("mail_delivery_ms", millis_f64(delivered));
     let uid_set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
@@ -105,7 +105,7 @@ async fn open_imap(
         p.step("IMAP greeting", Imap::greet(Box::new(tcp) as Box<dyn Stream>)).await?
     };
     let login = format!("LOGIN {} {}", imap::quote(&spec.imap_user), imap::quote(spec.imap_password.expose()));
-    p.step(format_args!("IMAP LOGIN as {}", spec.imap_user), session.command(&login)).await?;
+    p.step(format!("IMAP LOGIN as {}", spec.imap_user), session.command(&login)).await?;
     Ok(session)
 }
 
@@ -118,7 +118,7 @@ async fn start_tls<S: Stream + 'static>(
     let name = ServerName::try_from(host.to_owned()).map_err(|e| Failure(format!("IMAP server name {host:?}: {e}")))?;
     let (config, verifier): (_, Arc<RecordingVerifier>) = certs::client_config(extra.to_vec()).map_err(Failure)?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    match p.step(format_args!("IMAP TLS handshake with {host}"), connector.connect(name, stream)).await {
+    match p.step(format!("IMAP TLS handshake with {host}"), connector.connect(name, stream)).await {
         Ok(tls) => Ok(Box::new(tls)),
         Err(failure) => {
             certs::note_rejected(p, &verifier);
@@ -156,7 +156,7 @@ async fn submit(
         builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }
     let transport = builder.build();
-    let response = p.step(format_args!("SMTP to {}", spec.smtp), transport.send_raw(&envelope, message)).await?;
+    let response = p.step(format!("SMTP to {}", spec.smtp), transport.send_raw(&envelope, message)).await?;
     Ok(format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" ")))
 }
 

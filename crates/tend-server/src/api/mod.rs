@@ -9,6 +9,7 @@ mod convert;
 pub(crate) mod enrollment;
 mod hosts;
 mod monitoring;
+mod probes;
 mod session;
 pub(crate) mod users;
 
@@ -63,6 +64,7 @@ pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(enrollment::routes())
         .merge(alerts::routes())
         .merge(monitoring::routes())
+        .merge(probes::routes())
         .merge(crate::agent_api::routes(max_report_bytes))
         .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
 }

@@ -50,7 +50,7 @@ async fn evaluate(
     let host = state.store.host(Scope::System, agent.host_id).await?;
     let facts: Option<tend_proto::agent::HostFacts> = host.facts.as_deref().and_then(|f| serde_json::from_str(f).ok());
     let subject =
-        Subject { host_id: host.id, client_id: host.client_id, site_id: host.site_id, hostname: host.hostname };
+        Subject { host_id: Some(host.id), client_id: host.client_id, site_id: host.site_id, name: host.hostname };
     let previous = previous_inventory(previous);
     let cores = facts.map_or(1, |f| f.cpu_cores.max(1));
     crate::monitor::evaluate::report(state, &subject, sections, previous, cores, Timestamp::now()).await

@@ -17,18 +17,39 @@ use tend_store::{
 use super::settings;
 use crate::{AppState, Error};
 
-/// The host a set of findings is about.
+/// What a set of findings is about: a host, or (probes of a web site) a client and site.
 #[derive(Debug, Clone)]
 pub struct Subject {
-    pub host_id: i64,
+    pub host_id: Option<i64>,
     pub client_id: i64,
     pub site_id: Option<i64>,
-    pub hostname: String,
+    /// The host's name, or the probe's.
+    pub name: String,
 }
 
 impl Subject {
     fn context(&self) -> HostContext {
-        HostContext { client_id: self.client_id, site_id: self.site_id, groups: Vec::new(), host_id: self.host_id }
+        HostContext {
+            client_id: self.client_id,
+            site_id: self.site_id,
+            groups: Vec::new(),
+            host_id: self.host_id.unwrap_or(-1),
+        }
+    }
+
+    /// The alert's dedup key: one alert per subject, check and target.
+    fn key(&self, check: &str, target: &str) -> String {
+        match self.host_id {
+            Some(host) => dedup_key(host, check, target),
+            None => format!("client{}/{check}/{target}", self.client_id),
+        }
+    }
+
+    async fn alerts(&self, state: &AppState) -> Result<Vec<AlertRow>, Error> {
+        match self.host_id {
+            Some(host) => Ok(state.store.host_alerts(Scope::System, host).await?),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
@@ -44,7 +65,7 @@ pub async fn report(
 ) -> Result<(), Error> {
     let settings = settings::for_host(&state.store, &subject.context()).await?;
     let by_name: BTreeMap<&str, CheckSettings> = settings.iter().map(|(d, e)| (d.name, e.settings.clone())).collect();
-    let alerts = state.store.host_alerts(Scope::System, subject.host_id).await?;
+    let alerts = subject.alerts(state).await?;
     let mut findings = metric_findings(&settings, &alerts, sections, cpu_cores);
     let current = Inventory::from_sections(sections, now);
     let lookup = |name: &str| by_name.get(name).cloned().unwrap_or_else(disabled);
@@ -61,7 +82,7 @@ pub async fn heartbeat(state: &AppState, subject: &Subject, overdue: bool, now: 
     if !by_name.get("heartbeat").is_some_and(|s| s.enabled) {
         return Ok(());
     }
-    let alerts = state.store.host_alerts(Scope::System, subject.host_id).await?;
+    let alerts = subject.alerts(state).await?;
     let finding = Finding {
         check: "heartbeat".into(),
         target: "agent".into(),
@@ -70,6 +91,37 @@ pub async fn heartbeat(state: &AppState, subject: &Subject, overdue: bool, now: 
         evidence: json!({ "overdue": overdue }),
     };
     apply(state, subject, &by_name, &alerts, vec![finding], now).await
+}
+
+/// A probe's outcome as a finding on its own alert; a failure is critical (the service is down
+/// for its users), after the probe's own `pending_for`.
+pub async fn probe(
+    state: &AppState,
+    probe: &tend_store::ProbeRow,
+    outcome: &tend_probe::ProbeOutcome,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let subject = Subject {
+        host_id: probe.host_id,
+        client_id: probe.client_id,
+        site_id: probe.site_id,
+        name: probe.name.clone(),
+    };
+    let key = subject.key("probe", &probe.name);
+    let alerts: Vec<AlertRow> = match state.store.alert_by_key(&key).await? {
+        Some(row) => vec![row],
+        None => Vec::new(),
+    };
+    let settings = CheckSettings { enabled: true, pending_for_secs: u64::from(probe.pending_for_secs), ..disabled() };
+    let by_name = BTreeMap::from([("probe", settings)]);
+    let finding = Finding {
+        check: "probe".into(),
+        target: probe.name.clone(),
+        problem: (!outcome.ok).then_some(Severity::Critical),
+        summary: outcome.summary.clone(),
+        evidence: serde_json::to_value(outcome).unwrap_or_default(),
+    };
+    apply(state, &subject, &by_name, &alerts, vec![finding], now).await
 }
 
 fn metric_findings(
@@ -139,7 +191,7 @@ async fn apply(
     let channels = state.store.channels_for_client(subject.client_id).await?;
     let mut updates = Vec::new();
     for finding in findings {
-        let key = dedup_key(subject.host_id, &finding.check, &finding.target);
+        let key = subject.key(&finding.check, &finding.target);
         let row = existing.get(key.as_str()).copied();
         let track = match row {
             Some(row) => serde_json::from_str(&row.track).unwrap_or_else(|_| AlertTrack::new()),
@@ -154,7 +206,7 @@ async fn apply(
         let target = Target {
             client_id: subject.client_id,
             site_id: subject.site_id,
-            host_id: Some(subject.host_id),
+            host_id: subject.host_id,
             check: finding.check.clone(),
         };
         let suppressed = maintenance::suppresses(&windows, &target, now);
@@ -267,7 +319,7 @@ fn update(
                 "event": name,
                 "client_id": subject.client_id,
                 "host_id": subject.host_id,
-                "host": subject.hostname,
+                "host": subject.name,
                 "check": finding.check,
                 "target": finding.target,
                 "severity": severity.map(severity_text),
@@ -288,7 +340,7 @@ fn update(
     Ok(AlertUpdate {
         dedup_key,
         client_id: subject.client_id,
-        host_id: Some(subject.host_id),
+        host_id: subject.host_id,
         check: finding.check.clone(),
         target: finding.target.clone(),
         state: state_text(next.state),

@@ -7,9 +7,13 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
 use tend_core::heartbeat::{Heartbeat, HostStatus};
 use tend_core::maintenance::{self, WindowSchedule};
-use tend_store::{MaintenanceWindowRow, Scope};
+
+use tend_probe::{ProbeOutcome, ProbeSpec};
+use tend_store::{MaintenanceWindowRow, ProbeRow, Scope};
+use tokio::sync::Semaphore;
 use tokio::sync::watch;
 
 use super::evaluate::{self, Subject};
@@ -17,11 +21,21 @@ use super::notify;
 use crate::{AppState, Error};
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// How often due probes are looked for: a probe starts at most this late.
+const PROBE_POLL: Duration = Duration::from_millis(250);
+/// Probes running at once in this instance.
+const PROBE_WORKERS: usize = 256;
+/// How long a claimed probe is this instance's: past it, another instance takes it over.
+const PROBE_LEASE: SignedDuration = SignedDuration::from_secs(360);
 /// Notifications leave within a second of the change that caused them.
 const DELIVERY_EVERY: Duration = Duration::from_millis(500);
 
 /// Runs until `stop` turns true.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    let owner = instance_name();
+    let workers = Arc::new(Semaphore::new(PROBE_WORKERS));
+    let mut probes = tokio::time::interval(PROBE_POLL);
+    probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
     let mut delivery = tokio::time::interval(DELIVERY_EVERY);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -38,9 +52,69 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     tracing::error!(error = %e, "notification delivery failed");
                 }
             }
+            _ = probes.tick() => {
+                if let Err(e) = start_due_probes(&state, &owner, &workers, Timestamp::now()).await {
+                    tracing::error!(error = %e, "starting due probes failed");
+                }
+            }
             _ = stop.changed() => break,
         }
     }
+}
+
+/// A name for this instance's leases: host and process, so an operator can tell them apart.
+fn instance_name() -> String {
+    let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    format!("{host}:{}", std::process::id())
+}
+
+/// Claims as many due probes as there are free workers and runs each on its own task.
+async fn start_due_probes(
+    state: &AppState,
+    owner: &str,
+    workers: &Arc<Semaphore>,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let free = u32::try_from(workers.available_permits()).unwrap_or(u32::MAX);
+    if free == 0 {
+        return Ok(());
+    }
+    for probe in state.store.claim_due_probes(owner, now, PROBE_LEASE, free).await? {
+        let Ok(permit) = workers.clone().acquire_owned().await else { return Ok(()) };
+        let (state, owner) = (state.clone(), owner.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = run_probe(&state, &owner, &probe).await {
+                tracing::error!(probe = probe.id, error = %e, "probe run failed");
+            }
+            drop(permit);
+        });
+    }
+    Ok(())
+}
+
+async fn run_probe(state: &AppState, owner: &str, probe: &ProbeRow) -> Result<(), Error> {
+    let lateness = Timestamp::now().duration_since(probe.next_run_at);
+    state.telemetry.probe_start_lateness.observe(lateness.as_secs_f64().max(0.0));
+    let outcome = match serde_json::from_str::<ProbeSpec>(&probe.spec) {
+        Ok(spec) => tend_probe::run(&spec, Duration::from_secs(u64::from(probe.timeout_secs))).await,
+        Err(e) => ProbeOutcome {
+            ok: false,
+            summary: format!("the stored probe cannot be read: {e}"),
+            duration_ms: 0,
+            evidence: Vec::new(),
+            metrics: Vec::new(),
+        },
+    };
+    let now = Timestamp::now();
+    // A fixed rate from the first run, so runs do not drift later and later.
+    let interval = SignedDuration::from_secs(i64::from(probe.interval_secs.max(1)));
+    let mut next = probe.next_run_at + interval;
+    if next <= now {
+        next = now + interval;
+    }
+    let recorded = serde_json::to_string(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
+    state.store.finish_probe(probe.id, owner, &recorded, now, next).await?;
+    evaluate::probe(state, probe, &outcome, now).await
 }
 
 /// Overdue hosts raise their heartbeat alert; hosts with an open one that report again resolve it.
@@ -68,10 +142,10 @@ pub async fn heartbeats(state: &AppState, now: Timestamp) -> Result<(), Error> {
             let overdue = beat.status(now) == HostStatus::Overdue;
             if overdue || open.contains(&host.id) {
                 let subject = Subject {
-                    host_id: host.id,
+                    host_id: Some(host.id),
                     client_id: host.client_id,
                     site_id: host.site_id,
-                    hostname: host.hostname.clone(),
+                    name: host.hostname.clone(),
                 };
                 evaluate::heartbeat(state, &subject, overdue, now).await?;
             }

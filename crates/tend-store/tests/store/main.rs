@@ -3,6 +3,7 @@
 
 mod enrollment;
 mod ingest;
+mod probes;
 mod schema;
 mod tenancy;
 mod users;

@@ -151,3 +151,133 @@ async fn problems_notify_once_resolve_and_respect_maintenance_and_flapping() {
     })
     .await;
 }
+
+/// A real SMTP server (Debian's aiosmtpd) writing what it receives into a Maildir.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    fn start() -> Option<SmtpSink> {
+        let python = "/usr/bin/python3";
+        let available = std::process::Command::new(python).args(["-c", "import aiosmtpd"]).status();
+        if !available.is_ok_and(|s| s.success()) {
+            eprintln!("SKIP e-mail half: python3-aiosmtpd is not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("inbox"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Some(SmtpSink { child, port, maildir })
+    }
+
+    /// The text of every message received.
+    fn messages(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.maildir.path().join("inbox").join(sub)) else { continue };
+            found.extend(entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()));
+        }
+        found
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A web site the test can stop and start again on the same address.
+async fn start_site(listener: std::net::TcpListener) -> tokio::task::JoinHandle<()> {
+    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "shop is open" }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() })
+}
+
+#[tokio::test]
+async fn a_web_site_that_stops_pages_once_by_mail_and_webhook_and_recovers() {
+    each_backend(|db| async move {
+        let smtp = SmtpSink::start();
+        let smtp_port = smtp.as_ref().map_or(0, |s| s.port);
+        let server = Server::start_with(&db, |config| {
+            config.notifications.smtp_host = "127.0.0.1".into();
+            config.notifications.smtp_port = smtp_port;
+            config.notifications.smtp_starttls = false;
+            config.notifications.from = "tend <tend@provider.test>".into();
+        })
+        .await;
+        let (hook, received) = webhook_receiver().await;
+        let client: Value = server.admin.post_ok("/api/v1/clients", &json!({ "name": "shop" })).await;
+        let client_id = client["id"].as_i64().unwrap();
+        let _: Value = server
+            .admin
+            .post_ok(
+                "/api/v1/notification-channels",
+                &json!({ "client_id": client_id, "kind": "webhook", "target": hook }),
+            )
+            .await;
+        if smtp.is_some() {
+            let mail = json!({ "client_id": client_id, "kind": "email", "target": "oncall@provider.test" });
+            let _: Value = server.admin.post_ok("/api/v1/notification-channels", &mail).await;
+        }
+
+        let site = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = site.local_addr().unwrap();
+        let running = start_site(site).await;
+        let spec = json!({ "kind": "http", "url": format!("http://{address}/"), "body_contains": "open" });
+        let probe = json!({ "client_id": client_id, "name": "shop front", "spec": spec, "interval_secs": 10,
+                            "timeout_secs": 5, "pending_for_secs": 5 });
+        let created: Value = server.admin.post_ok("/api/v1/probes", &probe).await;
+        eventually(Duration::from_secs(10), "the first run passing", || async {
+            let probes: Vec<Value> = server.admin.get_ok("/api/v1/probes").await;
+            (probes[0]["last_outcome"]["ok"] == true).then_some(())
+        })
+        .await;
+
+        running.abort();
+        let _ = running.await;
+        let pending = eventually(Duration::from_secs(15), "the alert pending", || async {
+            let open: Vec<Value> = server.admin.get_ok("/api/v1/alerts").await;
+            open.into_iter().find(|a| a["check"] == "probe" && a["state"] == "pending")
+        })
+        .await;
+        assert_eq!(pending["target"], "shop front");
+        eventually(Duration::from_secs(15), "one firing notification", || async {
+            (events(&received) == ["firing:probe"]).then_some(())
+        })
+        .await;
+
+        let site = std::net::TcpListener::bind(address).unwrap();
+        let _running = start_site(site).await;
+        eventually(Duration::from_secs(30), "the resolved notification", || async {
+            (events(&received) == ["firing:probe", "resolved:probe"]).then_some(())
+        })
+        .await;
+        if let Some(smtp) = &smtp {
+            let mails = eventually(Duration::from_secs(10), "two e-mails", || async {
+                let mails = smtp.messages();
+                (mails.len() == 2).then_some(mails)
+            })
+            .await;
+            assert!(mails.iter().any(|m| m.contains("FIRING") && m.contains("shop front")), "{mails:?}");
+            assert!(mails.iter().any(|m| m.contains("RESOLVED")), "{mails:?}");
+            assert!(mails.iter().all(|m| m.contains("oncall@provider.test")));
+        }
+        let probes: Vec<Value> = server.admin.get_ok("/api/v1/probes").await;
+        assert_eq!(probes[0]["id"], created["id"]);
+        server.stop().await;
+        db
+    })
+    .await;
+}
