@@ -52,6 +52,15 @@ pub enum Command {
     /// The server's configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Alerts: list and acknowledge.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// Maintenance windows: alerts inside them are recorded, not notified.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
+    /// Checks: the catalogue, a host's effective settings, overrides.
+    #[command(subcommand)]
+    Check(CheckCommand),
     /// Run one synthetic probe now, from here: exit 0 when it passes, 1 when it fails, 2 on
     /// bad arguments.
     Probe(ProbeArgs),
@@ -251,4 +260,110 @@ pub enum EnrollTokenCommand {
 pub enum ConfigCommand {
     /// Print a commented example configuration with every key and its environment variable.
     Example,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Open alerts (pending, firing, flapping), newest first.
+    List {
+        /// Resolved ones too.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Acknowledge an alert: no reminders or escalation while it lasts.
+    Ack {
+        id: i64,
+        #[arg(long)]
+        comment: String,
+        /// RFC 3339 time or a span such as 2h after which the acknowledgement lapses.
+        #[arg(long)]
+        until: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MaintenanceCommand {
+    /// Maintenance windows with their next occurrence.
+    List {
+        /// Only this client's (id or name).
+        #[arg(long)]
+        client: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Plan a window, one-off or recurring.
+    Add {
+        /// Client id or name.
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        title: String,
+        /// Local start, e.g. 2026-12-08T22:00.
+        #[arg(long)]
+        start: String,
+        /// IANA time zone of the start, e.g. Europe/Paris.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// Length in minutes.
+        #[arg(long)]
+        duration: i64,
+        /// RFC 5545 recurrence, e.g. FREQ=MONTHLY;BYDAY=2TU.
+        #[arg(long)]
+        rrule: Option<String>,
+        /// Only this host (id).
+        #[arg(long)]
+        host: Option<i64>,
+        /// Only this check.
+        #[arg(long)]
+        check: Option<String>,
+        /// planned (default) or emergency.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// End a window now.
+    End { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// The check catalogue and its defaults.
+    List {
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Which layer set what for a check on a host.
+    Explain {
+        /// Host id or hostname.
+        host: String,
+        check: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Override a check's settings for a host, its site, its client or the organisation.
+    #[command(visible_alias = "add")]
+    Set {
+        /// Host id or hostname (the layer is found from it).
+        host: String,
+        check: String,
+        /// host, site, client or organisation.
+        #[arg(long, default_value = "host")]
+        layer: String,
+        #[arg(long)]
+        warning: Option<f64>,
+        #[arg(long)]
+        critical: Option<f64>,
+        /// Seconds a problem must last before it fires.
+        #[arg(long)]
+        pending: Option<u64>,
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+    },
 }

@@ -105,6 +105,10 @@ impl Api {
         }
     }
 
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
+        self.send(self.http.put(self.url(path)).json(body)).await
+    }
+
     /// A request whose answer has no body (204).
     pub async fn post_empty(&self, path: &str) -> anyhow::Result<()> {
         self.answer(self.http.post(self.url(path))).await.map(drop)

@@ -83,6 +83,9 @@ async fn cli_command(command: Command) -> anyhow::Result<()> {
         Command::Host(command) => commands::hosts::run(command).await,
         Command::Client(command) => commands::clients::run(command).await,
         Command::EnrollToken(command) => commands::enroll_token::run(command).await,
+        Command::Alert(command) => commands::monitoring::alerts(command).await,
+        Command::Maintenance(command) => commands::monitoring::maintenance(command).await,
+        Command::Check(command) => commands::monitoring::checks(command).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{}", tend_server::Config::example());
             Ok(())

@@ -42,7 +42,7 @@ async fn all_hosts(api: &Api, client_id: Option<i64>) -> anyhow::Result<Vec<Host
 }
 
 /// A host id from an id or an exact hostname.
-async fn resolve_host(api: &Api, text: &str) -> anyhow::Result<i64> {
+pub async fn resolve_host(api: &Api, text: &str) -> anyhow::Result<i64> {
     if let Ok(id) = text.parse() {
         return Ok(id);
     }

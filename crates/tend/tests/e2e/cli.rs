@@ -149,3 +149,64 @@ async fn probe_exit_codes_follow_the_verdict() {
     let bad = probe(vec!["gopher".into(), "x".into()]).await;
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn monitoring_from_the_command_line() {
+    each_backend(|db| async move {
+        let server = Server::start(&db).await;
+        let login = cli(&server, &["login", "--server", &server.url, "--user", "admin", "--password-stdin"]);
+        assert!(run_with_input(login, &format!("{ADMIN_PASSWORD}\n")).await.status.success());
+        let (_, token) = server.client_with_token("acme", 1).await;
+        let credential = "tnd_a_cli-monitoring";
+        let hash = tend_server::auth::hash_secret(&token);
+        let secret_hash = tend_server::auth::hash_secret(credential);
+        server.store.enroll_agent(&hash, "web1", None, &secret_hash, crate::harness::now()).await.unwrap();
+
+        let listed = run(cli(&server, &["check", "list"])).await;
+        assert!(text(&listed.stdout).contains("disk_usage"), "{}", text(&listed.stderr));
+        let set = run(cli(&server, &["check", "set", "web1", "memory_usage", "--layer", "client", "--warning", "10", "--pending", "0"])).await;
+        assert!(set.status.success(), "{}", text(&set.stderr));
+        let explained = run(cli(&server, &["check", "explain", "web1", "memory_usage", "--json"])).await;
+        let explained: serde_json::Value = serde_json::from_slice(&explained.stdout).unwrap();
+        assert_eq!(explained["settings"]["warning"], 10.0);
+        assert!(explained["explanation"].as_str().unwrap().contains("client"), "{explained}");
+
+        let agent = crate::harness::Api::anonymous(&server.url).with_token(credential);
+        let report = serde_json::json!({ "reports": [{
+            "seq": 1, "collected_at_ms": crate::harness::now().as_millisecond(), "schema_version": 1,
+            "sections": { "metrics": [
+                { "name": "memory_used_bytes", "value": 50.0 }, { "name": "memory_total_bytes", "value": 100.0 } ] } }]});
+        assert_eq!(agent.post("/api/agent/v1/report", &report).await.status, 200);
+        let alerts = run(cli(&server, &["alert", "list", "--json"])).await;
+        let alerts: serde_json::Value = serde_json::from_slice(&alerts.stdout).unwrap();
+        assert_eq!(alerts[0]["check"], "memory_usage", "{alerts}");
+        let id = alerts[0]["id"].to_string();
+        let ack = run(cli(&server, &["alert", "ack", &id, "--comment", "known leak, restart tonight"])).await;
+        assert!(ack.status.success(), "{}", text(&ack.stderr));
+        let table = text(&run(cli(&server, &["alert", "list"])).await.stdout);
+        assert!(table.contains("memory_usage") && table.contains("yes"), "{table}");
+
+        let add = run(cli(&server, &[
+            "maintenance", "add", "--client", "acme", "--title", "patch night", "--start", "2026-12-08T22:00",
+            "--time-zone", "Europe/Paris", "--duration", "240", "--rrule", "FREQ=MONTHLY;BYDAY=2TU", "--json",
+        ]))
+        .await;
+        assert!(add.status.success(), "{}", text(&add.stderr));
+        let window: serde_json::Value = serde_json::from_slice(&add.stdout).unwrap();
+        assert!(window["next"][0].as_str().unwrap().ends_with("21:00:00Z"), "22:00 Paris is 21:00 UTC in winter: {window}");
+        let bad = run(cli(&server, &[
+            "maintenance", "add", "--client", "acme", "--title", "x", "--start", "2026-12-08T22:00",
+            "--time-zone", "Mars/Olympus", "--duration", "60",
+        ]))
+        .await;
+        assert_eq!(bad.status.code(), Some(6), "{}", text(&bad.stderr));
+        assert!(text(&bad.stderr).contains("time_zone") || text(&bad.stderr).contains("Mars"), "{}", text(&bad.stderr));
+        let list = text(&run(cli(&server, &["maintenance", "list", "--client", "acme"])).await.stdout);
+        assert!(list.contains("patch night") && list.contains("FREQ=MONTHLY;BYDAY=2TU"), "{list}");
+        let end = run(cli(&server, &["maintenance", "end", &window["id"].to_string()])).await;
+        assert!(end.status.success(), "{}", text(&end.stderr));
+        server.stop().await;
+        db
+    })
+    .await;
+}
