@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::convert::timestamp_text;
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::monitor::evaluate::{event_name, state_text};
+use crate::monitor::evaluate::{event_name, state_text, update_of};
 use crate::{AppState, Error};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -131,22 +131,8 @@ async fn acknowledge(
             })
         })
         .collect::<Result<_, Error>>()?;
-    let update = AlertUpdate {
-        dedup_key: row.dedup_key.clone(),
-        client_id: row.client_id,
-        host_id: row.host_id,
-        check: row.check.clone(),
-        target: row.target.clone(),
-        state: state_text(next.state),
-        severity: row.severity.clone(),
-        summary: row.summary.clone(),
-        track: serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?,
-        evidence: row.evidence.clone(),
-        opened_at: row.opened_at,
-        at: now,
-        events,
-        notifications: Vec::new(),
-    };
+    let track = serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?;
+    let update = AlertUpdate { state: state_text(next.state), track, at: now, events, ..update_of(&row) };
     state.store.apply_alert_updates(&[update]).await?;
     tracing::info!(user = %caller.user.username, alert = id, "acknowledged an alert");
     Ok(Json(alert(&state.store.alert(caller.scope(), id).await?)))

@@ -315,22 +315,9 @@ fn update(
             notified: notify,
         });
         if notify {
-            let body = json!({
-                "event": name,
-                "client_id": subject.client_id,
-                "host_id": subject.host_id,
-                "host": subject.name,
-                "check": finding.check,
-                "target": finding.target,
-                "severity": severity.map(severity_text),
-                "summary": finding.summary,
-                "at": now.to_string(),
-            });
-            notifications.extend(channels.iter().filter(|c| reaches(c, severity)).map(|c| NotificationIntent {
-                channel_id: c.id,
-                event: name.clone(),
-                body: body.to_string(),
-            }));
+            let message =
+                Message { subject, check: &finding.check, target: &finding.target, summary: &finding.summary };
+            notifications.extend(intents(&message, &name, severity, channels, now));
         }
     }
     let opened_at = match next.state {
@@ -353,6 +340,105 @@ fn update(
         events: records,
         notifications,
     })
+}
+
+/// What a notification says, whatever caused it.
+struct Message<'a> {
+    subject: &'a Subject,
+    check: &'a str,
+    target: &'a str,
+    summary: &'a str,
+}
+
+/// One notification per channel that takes this severity.
+fn intents(
+    message: &Message<'_>,
+    event: &str,
+    severity: Option<Severity>,
+    channels: &[ChannelRow],
+    now: Timestamp,
+) -> Vec<NotificationIntent> {
+    let body = json!({
+        "event": event,
+        "client_id": message.subject.client_id,
+        "host_id": message.subject.host_id,
+        "host": message.subject.name,
+        "check": message.check,
+        "target": message.target,
+        "severity": severity.map(severity_text),
+        "summary": message.summary,
+        "at": now.to_string(),
+    })
+    .to_string();
+    channels
+        .iter()
+        .filter(|c| reaches(c, severity))
+        .map(|c| NotificationIntent { channel_id: c.id, event: event.to_owned(), body: body.clone() })
+        .collect()
+}
+
+/// Alerts that began firing inside a maintenance window and still fire once it is over are
+/// announced then: the window hid the start of a problem, not the problem.
+pub async fn announce_after_maintenance(state: &AppState, now: Timestamp) -> Result<(), Error> {
+    let unannounced: Vec<AlertRow> = state
+        .store
+        .list_alerts(Scope::System, true, 100_000)
+        .await?
+        .into_iter()
+        // Not told since this problem began.
+        .filter(|a| a.state == "firing" && a.last_notified_at.is_none_or(|told| a.opened_at.is_some_and(|o| told < o)))
+        .collect();
+    let mut updates = Vec::new();
+    for alert in unannounced {
+        let site_id = match alert.host_id {
+            Some(host) => state.store.host(Scope::System, host).await?.site_id,
+            None => None,
+        };
+        let target = Target { client_id: alert.client_id, site_id, host_id: alert.host_id, check: alert.check.clone() };
+        let rows = state.store.maintenance_windows(Scope::System, Some(alert.client_id)).await?;
+        if maintenance::suppresses(&windows(&rows, now), &target, now) {
+            continue;
+        }
+        let channels = state.store.channels_for_client(alert.client_id).await?;
+        let subject =
+            Subject { host_id: alert.host_id, client_id: alert.client_id, site_id, name: alert.target.clone() };
+        let message =
+            Message { subject: &subject, check: &alert.check, target: &alert.target, summary: &alert.summary };
+        let severity = alert.severity.as_deref().and_then(severity_of);
+        let notifications = intents(&message, "firing", severity, &channels, now);
+        if notifications.is_empty() {
+            continue;
+        }
+        let event = AlertEventRecord {
+            at: now,
+            event: "firing".into(),
+            detail: "{\"after_maintenance\":true}".into(),
+            notified: true,
+        };
+        updates.push(AlertUpdate { at: now, events: vec![event], notifications, ..update_of(&alert) });
+    }
+    state.store.apply_alert_updates(&updates).await?;
+    Ok(())
+}
+
+/// An update that leaves the alert as it is.
+pub fn update_of(alert: &AlertRow) -> AlertUpdate {
+    AlertUpdate {
+        dedup_key: alert.dedup_key.clone(),
+        client_id: alert.client_id,
+        host_id: alert.host_id,
+        check: alert.check.clone(),
+        target: alert.target.clone(),
+        state: alert.state.clone(),
+        severity: alert.severity.clone(),
+        summary: alert.summary.clone(),
+        track: alert.track.clone(),
+        evidence: alert.evidence.clone(),
+        opened_at: alert.opened_at,
+        at: alert.updated_at,
+        events: Vec::new(),
+        notifications: Vec::new(),
+    }
 }
 
 fn reaches(channel: &ChannelRow, severity: Option<Severity>) -> bool {

@@ -46,6 +46,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 if let Err(e) = heartbeats(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "heartbeat evaluation failed");
                 }
+                if let Err(e) = evaluate::announce_after_maintenance(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "announcing alerts after maintenance failed");
+                }
             }
             _ = delivery.tick() => {
                 if let Err(e) = notify::deliver_due(&state, Timestamp::now()).await {

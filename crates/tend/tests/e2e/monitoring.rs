@@ -130,6 +130,12 @@ async fn problems_notify_once_resolve_and_respect_maintenance_and_flapping() {
         assert_eq!(events(&received).len(), 2, "nothing sent during maintenance");
         let end = server.admin.post(&format!("/api/v1/maintenance/{}/end", created["id"]), &()).await;
         assert_eq!(end.status, 204);
+        // Still failing when the window ends: now people hear of it.
+        eventually(Duration::from_secs(15), "the problem announced after the window", || async {
+            (events(&received).len() == 3).then_some(())
+        })
+        .await;
+        assert_eq!(events(&received)[2], "firing:disk_usage");
 
         // A check that toggles every report: one flapping notice, not a storm.
         report(40.0).await;
