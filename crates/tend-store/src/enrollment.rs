@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Acquire, Row};
 use tend_core::enrollment::{self, Refusal, TokenState};
 
-use crate::{Error, Result, Scope, Store, millis, timestamp};
+use crate::{Error, Result, Scope, Store, changed_one, millis, timestamp};
 
 #[derive(Debug, Clone)]
 pub struct NewEnrollmentToken<'a> {
@@ -123,19 +123,18 @@ impl Store {
     }
 
     pub async fn revoke_enrollment_token(&self, scope: Scope, id: i64, now: Timestamp) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE enrollment_tokens SET revoked_at = $1 \
+        changed_one(
+            sqlx::query(
+                "UPDATE enrollment_tokens SET revoked_at = $1 \
              WHERE id = $2 AND revoked_at IS NULL AND (CAST($3 AS BIGINT) IS NULL OR client_id = $3)",
+            )
+            .bind(millis(now))
+            .bind(id)
+            .bind(scope.client_filter())
+            .execute(&self.write)
+            .await?,
+            "enrollment token",
         )
-        .bind(millis(now))
-        .bind(id)
-        .bind(scope.client_filter())
-        .execute(&self.write)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("enrollment token"));
-        }
-        Ok(())
     }
 
     /// Spends one use of the token and registers the agent, in one transaction: two machines
@@ -225,19 +224,18 @@ impl Store {
 
     /// Revokes the host's live agent; its next request is refused.
     pub async fn revoke_agent(&self, scope: Scope, agent_id: i64, now: Timestamp) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE agents SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND host_id IN \
+        changed_one(
+            sqlx::query(
+                "UPDATE agents SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND host_id IN \
              (SELECT id FROM hosts WHERE CAST($3 AS BIGINT) IS NULL OR client_id = $3)",
+            )
+            .bind(millis(now))
+            .bind(agent_id)
+            .bind(scope.client_filter())
+            .execute(&self.write)
+            .await?,
+            "agent",
         )
-        .bind(millis(now))
-        .bind(agent_id)
-        .bind(scope.client_filter())
-        .execute(&self.write)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("agent"));
-        }
-        Ok(())
     }
 }
 

@@ -44,6 +44,12 @@ pub(crate) fn millis(at: jiff::Timestamp) -> i64 {
     at.as_millisecond()
 }
 
+/// An update or delete that must have found its row: none found means the caller may not see
+/// it or it does not exist, which to them is the same.
+pub(crate) fn changed_one(done: sqlx::any::AnyQueryResult, what: &'static str) -> Result<()> {
+    if done.rows_affected() == 0 { Err(Error::NotFound(what)) } else { Ok(()) }
+}
+
 /// A stored millisecond timestamp back to a time.
 pub(crate) fn timestamp(ms: i64) -> Result<jiff::Timestamp> {
     jiff::Timestamp::from_millisecond(ms).map_err(|e| Error::Corrupt(format!("timestamp {ms}: {e}")))

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Error, Result, Scope, Store, millis, timestamp};
+use crate::{Result, Scope, Store, changed_one, millis, timestamp};
 
 /// An override of a check's settings at one layer (`organisation`, `client`, `site`, `host`).
 #[derive(Debug, Clone, PartialEq)]
@@ -164,19 +164,18 @@ impl Store {
 
     /// Ends a window now: alerts notify again from this moment.
     pub async fn end_maintenance_window(&self, scope: Scope, id: i64, now: Timestamp) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE maintenance_windows SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL \
+        changed_one(
+            sqlx::query(
+                "UPDATE maintenance_windows SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL \
              AND (CAST($3 AS BIGINT) IS NULL OR client_id = $3)",
+            )
+            .bind(millis(now))
+            .bind(id)
+            .bind(scope.client_filter())
+            .execute(&self.write)
+            .await?,
+            "maintenance window",
         )
-        .bind(millis(now))
-        .bind(id)
-        .bind(scope.client_filter())
-        .execute(&self.write)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("maintenance window"));
-        }
-        Ok(())
     }
 
     pub async fn create_channel(&self, channel: &ChannelRow, now: Timestamp) -> Result<ChannelRow> {

@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Backend, Error, Result, Scope, Store, millis, timestamp};
+use crate::{Backend, Error, Result, Scope, Store, changed_one, millis, timestamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeRow {
@@ -83,15 +83,14 @@ impl Store {
     }
 
     pub async fn delete_probe(&self, scope: Scope, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM probes WHERE id = $1 AND (CAST($2 AS BIGINT) IS NULL OR client_id = $2)")
-            .bind(id)
-            .bind(scope.client_filter())
-            .execute(&self.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("probe"));
-        }
-        Ok(())
+        changed_one(
+            sqlx::query("DELETE FROM probes WHERE id = $1 AND (CAST($2 AS BIGINT) IS NULL OR client_id = $2)")
+                .bind(id)
+                .bind(scope.client_filter())
+                .execute(&self.write)
+                .await?,
+            "probe",
+        )
     }
 
     /// Takes up to `limit` due probes for `owner` until `now + lease`. A probe whose lease has

@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tend_core::tenancy::{Principal, Role, SupportLevel};
 
-use crate::{Error, Result, Scope, Store, millis, timestamp};
+use crate::{Error, Result, Scope, Store, changed_one, millis, timestamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRow {
@@ -202,10 +202,7 @@ impl Store {
                 .bind(user_id)
                 .execute(&self.write)
                 .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("API token"));
-        }
-        Ok(())
+        changed_one(done, "API token")
     }
 
     pub async fn create_session(
