@@ -1,11 +1,11 @@
 //! Alerts (one row per dedup key), their append-only history, and the notification outbox that
 //! is written in the same transaction.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{Acquire, Row};
 
-use crate::{Error, Result, Scope, Store, millis, timestamp};
+use crate::{Backend, Error, Result, Scope, Store, millis, timestamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRow {
@@ -237,24 +237,44 @@ impl Store {
         Ok(())
     }
 
-    /// Notifications due for delivery, oldest first.
-    pub async fn due_notifications(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxRow>> {
-        let rows = sqlx::query(
-            "SELECT n.id, n.channel_id, c.kind, c.target, n.alert_id, n.event, n.body, n.attempts, n.created_at \
-             FROM notifications n JOIN notification_channels c ON c.id = n.channel_id \
-             WHERE n.status = 'pending' AND n.next_attempt_at <= $1 ORDER BY n.id LIMIT $2",
-        )
-        .bind(millis(now))
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
+    /// Takes up to `limit` notifications due for delivery, oldest first, for `lease`: until then
+    /// no other instance takes them (on PostgreSQL they skip the rows being claimed). A claim
+    /// whose instance died is due again when its lease runs out.
+    pub async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>> {
+        let skip_locked = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE notifications SET next_attempt_at = $1 WHERE id IN (SELECT id FROM notifications \
+             WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT $3 {skip_locked}) \
+             RETURNING id, channel_id, alert_id, event, body, attempts, created_at"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(millis(now + lease))
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
+        let channels = sqlx::query("SELECT id, kind, target FROM notification_channels").fetch_all(&self.read).await?;
+        let mut claimed = rows
+            .iter()
             .map(|row| {
+                let channel_id: i64 = row.try_get("channel_id")?;
+                let channel = channels
+                    .iter()
+                    .find(|c| c.try_get::<i64, _>("id").is_ok_and(|id| id == channel_id))
+                    .ok_or(Error::NotFound("notification channel"))?;
                 Ok(OutboxRow {
                     id: row.try_get("id")?,
-                    channel_id: row.try_get("channel_id")?,
-                    channel_kind: row.try_get("kind")?,
-                    channel_target: row.try_get("target")?,
+                    channel_id,
+                    channel_kind: channel.try_get("kind")?,
+                    channel_target: channel.try_get("target")?,
                     alert_id: row.try_get("alert_id")?,
                     event: row.try_get("event")?,
                     body: row.try_get("body")?,
@@ -262,7 +282,10 @@ impl Store {
                     created_at: timestamp(row.try_get("created_at")?)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        // RETURNING gives no order: deliver oldest first.
+        claimed.sort_by_key(|n| n.id);
+        Ok(claimed)
     }
 
     /// Records a delivery attempt: delivered, retried at `retry_at`, or given up (`retry_at` None).

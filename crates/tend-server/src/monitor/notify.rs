@@ -20,9 +20,11 @@ use crate::{AppState, Error};
 /// A notification is given up after this many failed attempts.
 const MAX_ATTEMPTS: u32 = 10;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long claimed notifications are this instance's to deliver: longer than a delivery takes.
+const DELIVERY_LEASE: SignedDuration = SignedDuration::from_secs(120);
 
 pub async fn deliver_due(state: &AppState, now: Timestamp) -> Result<(), Error> {
-    let due = state.store.due_notifications(now, 500).await?;
+    let due = state.store.claim_notifications(now, DELIVERY_LEASE, 500).await?;
     let mut by_channel: BTreeMap<i64, Vec<OutboxRow>> = BTreeMap::new();
     for row in due {
         by_channel.entry(row.channel_id).or_default().push(row);

@@ -1,6 +1,7 @@
 //! The shared store suite: every test runs on SQLite, and on PostgreSQL when
 //! `TEND_TEST_DATABASE_URL` is set.
 
+mod alerts;
 mod enrollment;
 mod ingest;
 mod probes;
