@@ -139,7 +139,6 @@ fn notification_latency(address: &str, token: &str, client_id: i64) -> anyhow::R
     let probe = serde_json::json!({ "client_id": client_id, "name": "failing", "interval_secs": 60, "timeout_secs": 2,
         "spec": { "kind": "tcp", "host": "127.0.0.1", "port": closed } });
     http_request(address, "POST", "/api/v1/probes", Some(token), Some(&probe.to_string()))?;
-    let started = Instant::now();
     wait_for("the webhook", Duration::from_secs(30), || arrivals.lock().is_ok_and(|a| !a.is_empty()))?;
     let arrived = arrivals.lock().map_err(|_| anyhow::anyhow!("poisoned"))?[0];
     // The alert's firing moment, in the server's history, against the same wall clock.
@@ -151,7 +150,6 @@ fn notification_latency(address: &str, token: &str, client_id: i64) -> anyhow::R
     let detail: serde_json::Value = serde_json::from_str(&detail)?;
     let fired: jiff::Timestamp = detail["history"][0]["at"].as_str().context("history")?.parse()?;
     let arrived_at = jiff::Timestamp::now() - jiff::SignedDuration::try_from(arrived.elapsed())?;
-    let _ = started;
     Ok(Duration::try_from(arrived_at.duration_since(fired)).unwrap_or_default())
 }
 

@@ -23,7 +23,10 @@ const MAX_LABEL_TEXT: usize = 256;
 pub async fn ingest(state: &AppState, agent: &AgentIdentity, batch: ReportBatch) -> Result<IngestOutcome, Error> {
     let newest = batch.reports.iter().max_by_key(|r| r.seq).map(|r| (r.seq, r.sections.clone()));
     let reports = convert_batch(batch)?;
-    let previous = state.store.inventory(Scope::System, agent.host_id).await?;
+    // Only the disk and RAID checks compare with the previous inventory (sectors growing,
+    // resync stuck): read it, before this batch replaces it, only when they will run.
+    let compares = newest.as_ref().is_some_and(|(_, s)| s.disks.is_some() || s.raid.is_some());
+    let previous = if compares { state.store.inventory(Scope::System, agent.host_id).await? } else { Vec::new() };
     let started = Instant::now();
     let outcome = state.store.ingest(agent, &reports, Timestamp::now()).await?;
     let telemetry = &state.telemetry;

@@ -187,9 +187,7 @@ async fn apply(
     now: Timestamp,
 ) -> Result<(), Error> {
     let existing: HashMap<&str, &AlertRow> = alerts.iter().map(|a| (a.dedup_key.as_str(), a)).collect();
-    let windows = windows(&state.store.maintenance_windows(Scope::System, Some(subject.client_id)).await?, now);
-    let channels = state.store.channels_for_client(subject.client_id).await?;
-    let mut updates = Vec::new();
+    let mut changed = Vec::new();
     for finding in findings {
         let key = subject.key(&finding.check, &finding.target);
         let row = existing.get(key.as_str()).copied();
@@ -200,9 +198,18 @@ async fn apply(
         let policy = policy(settings.get(finding.check.as_str()));
         let observation = Observation { at: now, severity: finding.problem, summary: finding.summary.clone() };
         let (next, events) = alerting::observe(&track, &observation, &policy);
-        if events.is_empty() && next.state == AlertState::Ok {
-            continue;
+        if !events.is_empty() || next.state != AlertState::Ok {
+            changed.push((finding, key, row, track, next, events));
         }
+    }
+    // Most reports change nothing: windows and channels are read only when something does.
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let windows = windows(&state.store.maintenance_windows(Scope::System, Some(subject.client_id)).await?, now);
+    let channels = state.store.channels_for_client(subject.client_id).await?;
+    let mut updates = Vec::with_capacity(changed.len());
+    for (finding, key, row, track, next, events) in changed {
         let target = Target {
             client_id: subject.client_id,
             site_id: subject.site_id,
