@@ -6,6 +6,7 @@
 
 pub mod alerting;
 pub mod checks;
+pub mod desk;
 pub mod enrollment;
 pub mod heartbeat;
 pub mod maintenance;

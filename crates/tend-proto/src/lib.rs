@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod desk;
 pub mod inventory;
 
 /// Version of the agent report schema carried in every report.
