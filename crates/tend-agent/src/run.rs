@@ -134,6 +134,7 @@ impl Reporter {
             collected_at_ms: Timestamp::now().as_millisecond(),
             schema_version: REPORT_SCHEMA_VERSION,
             stopping,
+            interval_secs: Some(u32::try_from(self.interval.as_secs()).unwrap_or(u32::MAX)),
             sections,
         };
         self.spool.push(&report);

@@ -296,6 +296,7 @@ mod tests {
             collected_at_ms: 1_800_000_000_000 + seq as i64,
             schema_version: 1,
             stopping: false,
+            interval_secs: None,
             sections: Sections { metrics: vec![Sample::new("load1", seq as f64)], ..Sections::default() },
         }
     }

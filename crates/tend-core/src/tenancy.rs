@@ -100,6 +100,10 @@ pub enum Action {
     OperateMonitoring {
         client_id: Option<i64>,
     },
+    /// Add or change the people of a client the provider talks to.
+    ManageContacts {
+        client_id: i64,
+    },
 }
 
 /// Whether `principal` may perform `action`.
@@ -112,6 +116,7 @@ pub fn authorize(principal: &Principal, action: Action) -> Result<(), Error> {
         (Role::ClientAdmin, Action::CreateUser { role, client_id }) => {
             !role.is_staff() && client_id.is_some() && client_id == principal.client_id
         }
+        (Role::ClientAdmin, Action::ManageContacts { client_id }) => principal.client_id == Some(client_id),
         (Role::ClientAdmin | Role::ClientUser, _) => false,
     };
     if allowed { Ok(()) } else { Err(Error::Forbidden(refusal(action))) }
@@ -127,6 +132,9 @@ fn refusal(action: Action) -> &'static str {
         Action::CreateEnrollmentToken { .. } => "only the provider's staff may create enrollment tokens",
         Action::RevokeAgent { .. } => "only the provider's staff may revoke agents",
         Action::OperateMonitoring { .. } => "only the provider's staff may operate monitoring",
+        Action::ManageContacts { .. } => {
+            "only the provider's staff, or a client administrator for their own client, may manage contacts"
+        }
     }
 }
 
@@ -210,6 +218,10 @@ mod tests {
             (&tech, OperateMonitoring { client_id: Some(5) }, true),
             (&tech, OperateMonitoring { client_id: None }, true),
             (&cadmin, OperateMonitoring { client_id: Some(5) }, false),
+            (&tech, ManageContacts { client_id: 5 }, true),
+            (&cadmin, ManageContacts { client_id: 5 }, true),
+            (&cadmin, ManageContacts { client_id: 6 }, false),
+            (&cuser, ManageContacts { client_id: 5 }, false),
         ];
         for (who, action, expected) in cases {
             assert_eq!(authorize(who, *action).is_ok(), *expected, "{who:?} {action:?}");

@@ -52,6 +52,10 @@ pub struct Report {
     /// "stopped", not "overdue".
     #[serde(default)]
     pub stopping: bool,
+    /// How often this agent reports, in seconds: the server expects the next report within
+    /// two of them plus a grace period. Absent: the interval the server asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_secs: Option<u32>,
     #[serde(default)]
     pub sections: Sections,
 }

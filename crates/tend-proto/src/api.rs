@@ -276,6 +276,9 @@ pub struct Alert {
     pub updated_at: String,
     pub acknowledged_by: Option<i64>,
     pub acknowledgement: Option<String>,
+    /// The support level the alert was escalated to while nobody acknowledged it.
+    #[serde(default)]
+    pub escalated_to: Option<SupportLevel>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub evidence: serde_json::Value,
 }
@@ -341,6 +344,9 @@ pub struct MaintenanceWindow {
     /// The next occurrence (start, end) from now, if any.
     pub next: Option<(String, String)>,
     pub active: bool,
+    /// Days before each occurrence the client's contacts are told; None: the server's default.
+    #[serde(default)]
+    pub notice_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -361,6 +367,10 @@ pub struct NewMaintenanceWindow {
     pub start: String,
     pub time_zone: String,
     pub duration_minutes: i64,
+    /// Days before each occurrence the client's contacts are told (planned windows); None: the
+    /// server's default, 0: no notice.
+    #[serde(default)]
+    pub notice_days: Option<i64>,
     #[serde(default)]
     pub rrule: Option<String>,
 }
@@ -371,6 +381,13 @@ pub struct NotificationChannel {
     pub id: i64,
     /// None: every client's notifications.
     pub client_id: Option<i64>,
+    /// Only this site's notifications; None: every site.
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    /// The support level behind the channel: it hears an alert once the alert reaches that
+    /// level (L1 at once, L2 and L3 by escalation). None: every level.
+    #[serde(default)]
+    pub support_level: Option<SupportLevel>,
     /// `email`, `webhook` (generic JSON) or `slack` (Slack/Mattermost/Teams `{"text"}` body).
     pub kind: String,
     /// An e-mail address or a URL.
@@ -384,6 +401,11 @@ pub struct NotificationChannel {
 pub struct NewNotificationChannel {
     #[serde(default)]
     pub client_id: Option<i64>,
+    /// Only this site's notifications (the site must belong to `client_id`).
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    #[serde(default)]
+    pub support_level: Option<SupportLevel>,
     pub kind: String,
     pub target: String,
     #[serde(default)]
@@ -410,6 +432,29 @@ pub struct CheckExplanation {
     pub settings: serde_json::Value,
     /// The explanation as text, one line per layer.
     pub explanation: String,
+}
+
+/// A check run once now on a host's stored data: nothing is recorded, no alert changes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckTestResult {
+    pub check: String,
+    pub host_id: i64,
+    /// One verdict per target the check could judge; empty when the host has no data for it.
+    pub findings: Vec<CheckFinding>,
+    pub duration_ms: u64,
+    pub evaluated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckFinding {
+    pub target: String,
+    /// `ok`, `warning` or `critical`.
+    pub status: String,
+    pub summary: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub evidence: serde_json::Value,
 }
 
 /// Overrides of a check at one layer; absent fields inherit, `null` thresholds remove.
@@ -466,4 +511,49 @@ pub struct NewProbe {
     /// How long a failure must last before the alert fires; default 0 (at the first failure).
     #[serde(default)]
     pub pending_for_secs: Option<u32>,
+}
+
+/// A person of a client the provider talks to: maintenance notices, tickets, reports.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Contact {
+    pub id: i64,
+    pub client_id: i64,
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    /// What the contact is to the client, e.g. "IT manager".
+    #[serde(default)]
+    pub role: String,
+    /// Whether they get notices of planned maintenance.
+    pub maintenance_notices: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewContact {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub role: String,
+    /// Default true.
+    #[serde(default)]
+    pub maintenance_notices: Option<bool>,
+}
+
+/// A notice of a planned maintenance occurrence to one contact.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MaintenanceNotice {
+    pub occurrence_start: String,
+    pub contact: String,
+    pub email: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub sent_at: Option<String>,
+    pub last_error: Option<String>,
 }

@@ -45,6 +45,15 @@ pub struct NotificationsConfig {
     pub smtp_password: String,
     /// The sender address, e.g. "tend <alerts@provider.example>".
     pub from: String,
+    /// Remind the notified channels this often while an alert fires unacknowledged, e.g.
+    /// "1h"; "0s": never.
+    pub repeat_every: String,
+    /// Escalate an alert firing this long unacknowledged to the channels of the next support
+    /// level, e.g. "30m"; "0s": never.
+    pub escalate_after: String,
+    /// Days before a planned maintenance window its client's contacts get a notice, unless the
+    /// window says otherwise; 0: no notice.
+    pub maintenance_notice_days: u32,
 }
 
 impl Default for NotificationsConfig {
@@ -56,6 +65,9 @@ impl Default for NotificationsConfig {
             smtp_username: String::new(),
             smtp_password: String::new(),
             from: "tend <tend@localhost>".into(),
+            repeat_every: "1h".into(),
+            escalate_after: "30m".into(),
+            maintenance_notice_days: 3,
         }
     }
 }
@@ -69,6 +81,9 @@ impl fmt::Debug for NotificationsConfig {
             .field("smtp_username", &self.smtp_username)
             .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "<set>" })
             .field("from", &self.from)
+            .field("repeat_every", &self.repeat_every)
+            .field("escalate_after", &self.escalate_after)
+            .field("maintenance_notice_days", &self.maintenance_notice_days)
             .finish()
     }
 }
@@ -186,6 +201,14 @@ impl Config {
         }
         if self.sessions.lifetime_hours == 0 {
             return invalid("sessions.lifetime_hours", "must be at least 1");
+        }
+        for (key, text) in [
+            ("notifications.repeat_every", &self.notifications.repeat_every),
+            ("notifications.escalate_after", &self.notifications.escalate_after),
+        ] {
+            if text.parse::<jiff::SignedDuration>().is_err() {
+                return invalid(key, "expected a duration such as 30m, 1h or 0s");
+            }
         }
         Ok(())
     }
@@ -326,6 +349,11 @@ mod tests {
 
         let err = Config::load(None, env(&[("TEND_DATABASE_URL", "mysql://x")])).unwrap_err().to_string();
         assert!(err.starts_with("invalid configuration: database_url"), "{err}");
+
+        let err = Config::load(None, env(&[("TEND_NOTIFICATIONS_ESCALATE_AFTER", "soon")])).unwrap_err().to_string();
+        assert!(err.contains("notifications.escalate_after"), "{err}");
+        let config = Config::load(None, env(&[("TEND_NOTIFICATIONS_REPEAT_EVERY", "2h 30m")])).unwrap();
+        assert_eq!(config.notifications.repeat_every, "2h 30m");
     }
 
     #[test]

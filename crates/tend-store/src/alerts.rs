@@ -24,6 +24,8 @@ pub struct AlertRow {
     pub opened_at: Option<Timestamp>,
     pub updated_at: Timestamp,
     pub last_notified_at: Option<Timestamp>,
+    /// The support level (`L2`, `L3`) the alert was escalated to, if it was.
+    pub escalated_to: Option<String>,
 }
 
 /// A change of one alert, with the history it adds and the notifications it causes.
@@ -40,6 +42,7 @@ pub struct AlertUpdate {
     pub track: String,
     pub evidence: String,
     pub opened_at: Option<Timestamp>,
+    pub escalated_to: Option<String>,
     pub at: Timestamp,
     pub events: Vec<AlertEventRecord>,
     pub notifications: Vec<NotificationIntent>,
@@ -86,7 +89,7 @@ pub struct AlertEventRow {
 }
 
 const ALERT_COLUMNS: &str = "a.id, a.client_id, a.host_id, a.check_name, a.target, a.dedup_key, a.state, a.severity, \
-     a.summary, a.track, a.evidence, a.opened_at, a.updated_at, a.last_notified_at";
+     a.summary, a.track, a.evidence, a.opened_at, a.updated_at, a.last_notified_at, a.escalated_to";
 
 fn optional_time(row: &AnyRow, column: &str) -> Result<Option<Timestamp>> {
     row.try_get::<Option<i64>, _>(column)?.map(timestamp).transpose()
@@ -108,6 +111,7 @@ fn alert_row(row: &AnyRow) -> Result<AlertRow> {
         opened_at: optional_time(row, "opened_at")?,
         updated_at: timestamp(row.try_get("updated_at")?)?,
         last_notified_at: optional_time(row, "last_notified_at")?,
+        escalated_to: row.try_get("escalated_to")?,
     })
 }
 
@@ -180,10 +184,12 @@ impl Store {
         for update in updates {
             let id: i64 = sqlx::query(
                 "INSERT INTO alerts (client_id, host_id, check_name, target, dedup_key, state, severity, summary, \
-                 track, evidence, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 track, evidence, opened_at, updated_at, escalated_to) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (dedup_key) DO UPDATE SET state = excluded.state, severity = excluded.severity, \
                  summary = excluded.summary, track = excluded.track, evidence = excluded.evidence, \
-                 opened_at = excluded.opened_at, updated_at = excluded.updated_at RETURNING id",
+                 opened_at = excluded.opened_at, updated_at = excluded.updated_at, \
+                 escalated_to = excluded.escalated_to RETURNING id",
             )
             .bind(update.client_id)
             .bind(update.host_id)
@@ -197,6 +203,7 @@ impl Store {
             .bind(&update.evidence)
             .bind(update.opened_at.map(millis))
             .bind(millis(update.at))
+            .bind(&update.escalated_to)
             .fetch_one(&mut *tx)
             .await?
             .try_get("id")?;

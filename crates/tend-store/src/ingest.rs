@@ -16,6 +16,8 @@ pub struct IngestReport {
     pub seq: u64,
     pub collected_at: Timestamp,
     pub stopping: bool,
+    /// The agent's reporting interval, when it says.
+    pub interval_secs: Option<u32>,
     /// Facts as JSON, with the hostname they name.
     pub facts: Option<(String, String)>,
     pub samples: Vec<IngestSample>,
@@ -66,7 +68,7 @@ impl Store {
         }
         let acknowledged_seq = fresh.last().map_or(last_seq, |r| r.seq);
         if let Some(newest) = fresh.last() {
-            record_heartbeat(&mut tx, agent, acknowledged_seq, newest.stopping, now).await?;
+            record_heartbeat(&mut tx, agent, acknowledged_seq, newest, now).await?;
         }
         tx.commit().await?;
         let stored = u32::try_from(fresh.len()).unwrap_or(u32::MAX);
@@ -181,12 +183,13 @@ async fn series_id(tx: &mut Transaction<'_, Any>, host_id: i64, sample: &IngestS
     .try_get("id")?)
 }
 
-/// The host was heard from now; whether it said goodbye is what its newest report says.
+/// The host was heard from now; whether it said goodbye, and how soon it will report again, is
+/// what its newest report says.
 async fn record_heartbeat(
     tx: &mut Transaction<'_, Any>,
     agent: &AgentIdentity,
     seq: u64,
-    stopping: bool,
+    newest: &IngestReport,
     now: Timestamp,
 ) -> Result<()> {
     sqlx::query("UPDATE agents SET last_seq = $1 WHERE id = $2")
@@ -194,11 +197,15 @@ async fn record_heartbeat(
         .bind(agent.agent_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("UPDATE hosts SET last_seen_at = $1, stopped = $2 WHERE id = $3")
-        .bind(millis(now))
-        .bind(i64::from(stopping))
-        .bind(agent.host_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE hosts SET last_seen_at = $1, stopped = $2, \
+         report_interval_secs = COALESCE(CAST($3 AS BIGINT), report_interval_secs) WHERE id = $4",
+    )
+    .bind(millis(now))
+    .bind(i64::from(newest.stopping))
+    .bind(newest.interval_secs.map(i64::from))
+    .bind(agent.host_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -10,6 +10,7 @@
 //!   SQLite's single write lock; reads use a pool of their own.
 
 mod alerts;
+mod contacts;
 mod db;
 mod enrollment;
 mod error;
@@ -24,6 +25,7 @@ mod tenants;
 mod users;
 
 pub use alerts::{AlertEventRecord, AlertEventRow, AlertRow, AlertUpdate, NotificationIntent, OutboxRow};
+pub use contacts::{ContactRow, NoticeRow};
 pub use db::{Backend, Store};
 pub use enrollment::{AgentIdentity, Enrolled, EnrollmentTokenRow, NewEnrollmentToken};
 pub use error::Error;

@@ -11,12 +11,14 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_inventory.sql")),
     (3, include_str!("../migrations/sqlite/0003_monitoring.sql")),
     (4, include_str!("../migrations/sqlite/0004_probes.sql")),
+    (5, include_str!("../migrations/sqlite/0005_routing.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_inventory.sql")),
     (3, include_str!("../migrations/postgres/0003_monitoring.sql")),
     (4, include_str!("../migrations/postgres/0004_probes.sql")),
+    (5, include_str!("../migrations/postgres/0005_routing.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting

@@ -35,20 +35,28 @@ pub struct MaintenanceWindowRow {
     pub duration_secs: i64,
     pub rrule: Option<String>,
     pub ended_at: Option<Timestamp>,
+    /// Days before each occurrence the client's contacts are told; `None`: the server's default.
+    pub notice_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelRow {
     pub id: i64,
     pub client_id: Option<i64>,
+    /// Only this site's notifications (of `client_id`).
+    pub site_id: Option<i64>,
+    /// `L1`, `L2` or `L3`: who is behind the channel. `None` hears every level.
+    pub support_level: Option<String>,
     /// `email`, `webhook` or `slack`.
     pub kind: String,
     pub target: String,
     pub min_severity: String,
 }
 
+const CHANNEL_COLUMNS: &str = "id, client_id, site_id, support_level, kind, target, min_severity";
+
 const WINDOW_COLUMNS: &str = "id, client_id, site_id, host_id, check_name, kind, title, description, start_local, \
-     time_zone, duration_secs, rrule, ended_at";
+     time_zone, duration_secs, rrule, ended_at, notice_days";
 
 fn window_row(row: &AnyRow) -> Result<MaintenanceWindowRow> {
     Ok(MaintenanceWindowRow {
@@ -65,6 +73,7 @@ fn window_row(row: &AnyRow) -> Result<MaintenanceWindowRow> {
         duration_secs: row.try_get("duration_secs")?,
         rrule: row.try_get("rrule")?,
         ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(timestamp).transpose()?,
+        notice_days: row.try_get("notice_days")?,
     })
 }
 
@@ -72,6 +81,8 @@ fn channel_row(row: &AnyRow) -> Result<ChannelRow> {
     Ok(ChannelRow {
         id: row.try_get("id")?,
         client_id: row.try_get("client_id")?,
+        site_id: row.try_get("site_id")?,
+        support_level: row.try_get("support_level")?,
         kind: row.try_get("kind")?,
         target: row.try_get("target")?,
         min_severity: row.try_get("min_severity")?,
@@ -130,8 +141,8 @@ impl Store {
         self.client(scope, window.client_id).await?;
         let id: i64 = sqlx::query(
             "INSERT INTO maintenance_windows (client_id, site_id, host_id, check_name, kind, title, description, \
-             start_local, time_zone, duration_secs, rrule, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             start_local, time_zone, duration_secs, rrule, created_by, created_at, notice_days) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(window.client_id)
         .bind(window.site_id)
@@ -146,6 +157,7 @@ impl Store {
         .bind(&window.rrule)
         .bind(created_by)
         .bind(millis(now))
+        .bind(window.notice_days)
         .fetch_one(&self.write)
         .await?
         .try_get("id")?;
@@ -180,10 +192,12 @@ impl Store {
 
     pub async fn create_channel(&self, channel: &ChannelRow, now: Timestamp) -> Result<ChannelRow> {
         let id: i64 = sqlx::query(
-            "INSERT INTO notification_channels (client_id, kind, target, min_severity, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO notification_channels (client_id, site_id, support_level, kind, target, min_severity, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(channel.client_id)
+        .bind(channel.site_id)
+        .bind(&channel.support_level)
         .bind(&channel.kind)
         .bind(&channel.target)
         .bind(&channel.min_severity)
@@ -196,25 +210,21 @@ impl Store {
 
     /// Channels the caller may see: their client's and, for staff, the organisation's.
     pub async fn channels(&self, scope: Scope) -> Result<Vec<ChannelRow>> {
-        let rows = sqlx::query(
-            "SELECT id, client_id, kind, target, min_severity FROM notification_channels \
-             WHERE CAST($1 AS BIGINT) IS NULL OR client_id = $1 ORDER BY id",
-        )
-        .bind(scope.client_filter())
-        .fetch_all(&self.read)
-        .await?;
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM notification_channels \
+             WHERE CAST($1 AS BIGINT) IS NULL OR client_id = $1 ORDER BY id"
+        );
+        let rows = sqlx::query(&sql).bind(scope.client_filter()).fetch_all(&self.read).await?;
         rows.iter().map(channel_row).collect()
     }
 
     /// Channels that take a client's notifications: its own and the organisation-wide ones.
     pub async fn channels_for_client(&self, client_id: i64) -> Result<Vec<ChannelRow>> {
-        let rows = sqlx::query(
-            "SELECT id, client_id, kind, target, min_severity FROM notification_channels \
-             WHERE client_id IS NULL OR client_id = $1 ORDER BY id",
-        )
-        .bind(client_id)
-        .fetch_all(&self.read)
-        .await?;
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM notification_channels \
+             WHERE client_id IS NULL OR client_id = $1 ORDER BY id"
+        );
+        let rows = sqlx::query(&sql).bind(client_id).fetch_all(&self.read).await?;
         rows.iter().map(channel_row).collect()
     }
 }

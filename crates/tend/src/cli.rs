@@ -233,6 +233,32 @@ pub enum ClientCommand {
         #[command(flatten)]
         output: JsonFlag,
     },
+    /// List a client's contacts.
+    Contacts {
+        /// Client id or name.
+        client: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Add a contact to a client: they get notices of planned maintenance unless told not to.
+    AddContact {
+        /// Client id or name.
+        client: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        phone: String,
+        /// What they are to the client, e.g. "IT manager".
+        #[arg(long, default_value = "")]
+        role: String,
+        /// Do not send them maintenance notices.
+        #[arg(long)]
+        no_maintenance_notices: bool,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,6 +310,8 @@ pub enum AlertCommand {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the largest variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum MaintenanceCommand {
     /// Maintenance windows with their next occurrence.
     List {
@@ -321,8 +349,13 @@ pub enum MaintenanceCommand {
         /// planned (default) or emergency.
         #[arg(long)]
         kind: Option<String>,
+        /// What the client's contacts are told in the notice before a planned window.
         #[arg(long, default_value = "")]
         description: String,
+        /// Days before each occurrence the client's contacts get a notice (default: the
+        /// server's, 3); 0: none.
+        #[arg(long)]
+        notice_days: Option<i64>,
         #[command(flatten)]
         output: JsonFlag,
     },
@@ -339,6 +372,15 @@ pub enum CheckCommand {
     },
     /// Which layer set what for a check on a host.
     Explain {
+        /// Host id or hostname.
+        host: String,
+        check: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Run a check once now on the host's stored data and print what it finds and how long it
+    /// took; nothing is recorded. Exit 0 when every target is ok, 1 when one has a problem.
+    Test {
         /// Host id or hostname.
         host: String,
         check: String,

@@ -48,6 +48,7 @@ pub fn alert(row: &AlertRow) -> Alert {
         updated_at: timestamp_text(row.updated_at),
         acknowledged_by: ack.as_ref().map(|a| a.by),
         acknowledgement: ack.map(|a| a.comment),
+        escalated_to: row.escalated_to.as_deref().and_then(super::convert::support_level_of),
         evidence: serde_json::from_str(&row.evidence).unwrap_or(serde_json::Value::Null),
     }
 }

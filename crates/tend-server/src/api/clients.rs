@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::response::Response;
 use jiff::Timestamp;
 use tend_core::tenancy::{Action, authorize, validate_name};
-use tend_proto::api::{Client, NewClient, NewSite, Page, Problem, Site};
+use tend_proto::api::{Client, Contact, NewClient, NewContact, NewSite, Page, Problem, Site};
+use tend_store::ContactRow;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -19,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_clients, create_client))
         .routes(routes!(get_client))
         .routes(routes!(list_sites, create_site))
+        .routes(routes!(list_contacts, create_contact))
 }
 
 /// Clients the caller may see, by id.
@@ -91,4 +93,63 @@ async fn create_site(
     let name = validate_name("name", &new.name)?;
     let row = state.store.create_site(caller.scope(), client_id, name, Timestamp::now()).await?;
     Ok(created(convert::site(&row)))
+}
+
+fn contact(row: &ContactRow) -> Contact {
+    Contact {
+        id: row.id,
+        client_id: row.client_id,
+        name: row.name.clone(),
+        email: row.email.clone(),
+        phone: row.phone.clone(),
+        role: row.role.clone(),
+        maintenance_notices: row.maintenance_notices,
+    }
+}
+
+/// A client's contacts.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/contacts", tag = "tenancy", security(("token" = [])),
+    params(("id" = i64, Path, description = "Client id")),
+    responses((status = 200, body = Vec<Contact>), (status = 404, body = Problem)))]
+async fn list_contacts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<Contact>>, Error> {
+    let rows = state.store.contacts(caller.scope(), id).await?;
+    Ok(Json(rows.iter().map(contact).collect()))
+}
+
+/// Add a contact to a client (staff, or the client's administrator).
+#[utoipa::path(post, path = "/api/v1/clients/{id}/contacts", tag = "tenancy", security(("token" = [])),
+    params(("id" = i64, Path, description = "Client id")), request_body = NewContact,
+    responses((status = 201, body = Contact), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn create_contact(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(client_id): ApiPath<i64>,
+    ApiJson(new): ApiJson<NewContact>,
+) -> Result<Response, Error> {
+    state.store.client(caller.scope(), client_id).await?;
+    authorize(&caller.principal(), Action::ManageContacts { client_id })?;
+    let email = new.email.trim();
+    if email.parse::<lettre::Address>().is_err() {
+        return Err(Error::invalid_field("email", format!("'{email}' is not an e-mail address")));
+    }
+    let row = ContactRow {
+        id: 0,
+        client_id,
+        name: validate_name("name", &new.name)?.to_owned(),
+        email: email.to_owned(),
+        phone: optional_name("phone", &new.phone)?,
+        role: optional_name("role", &new.role)?,
+        maintenance_notices: new.maintenance_notices.unwrap_or(true),
+    };
+    Ok(created(contact(&state.store.create_contact(caller.scope(), &row, Timestamp::now()).await?)))
+}
+
+/// A short optional text: empty, or valid as a name is (one line, bounded).
+fn optional_name(field: &'static str, text: &str) -> Result<String, Error> {
+    if text.trim().is_empty() { Ok(String::new()) } else { Ok(validate_name(field, text)?.to_owned()) }
 }

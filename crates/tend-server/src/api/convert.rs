@@ -133,6 +133,21 @@ pub fn user(row: &UserRow) -> api::User {
     api::User { id: row.id, username: row.username.clone(), role, support_level, client_id: row.client_id }
 }
 
+/// A support level as stored: `L1`, `L2`, `L3`.
+pub fn support_level_text(level: api::SupportLevel) -> &'static str {
+    match level {
+        api::SupportLevel::L1 => "L1",
+        api::SupportLevel::L2 => "L2",
+        api::SupportLevel::L3 => "L3",
+    }
+}
+
+pub fn support_level_of(text: &str) -> Option<api::SupportLevel> {
+    [api::SupportLevel::L1, api::SupportLevel::L2, api::SupportLevel::L3]
+        .into_iter()
+        .find(|level| support_level_text(*level) == text)
+}
+
 fn support_level(level: SupportLevel) -> api::SupportLevel {
     match level {
         SupportLevel::L1 => api::SupportLevel::L1,

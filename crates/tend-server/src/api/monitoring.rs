@@ -9,28 +9,30 @@ use serde::Deserialize;
 use tend_core::checks::{self, HostContext, PartialSettings};
 use tend_core::tenancy::{Action, authorize, validate_name};
 use tend_proto::api::{
-    CheckExplanation, CheckInfo, CheckOverride, MaintenanceWindow, NewMaintenanceWindow, NewNotificationChannel,
-    NotificationChannel, Problem,
+    CheckExplanation, CheckFinding, CheckInfo, CheckOverride, CheckTestResult, MaintenanceNotice, MaintenanceWindow,
+    NewMaintenanceWindow, NewNotificationChannel, NotificationChannel, Problem,
 };
 use tend_store::{ChannelRow, MaintenanceWindowRow};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::convert::timestamp_text;
+use super::convert::{self, timestamp_text};
 use super::created;
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::monitor::{evaluate, scheduler, settings};
+use crate::monitor::{evaluate, scheduler, settings, test_run};
 use crate::{AppState, Error};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_windows, create_window))
         .routes(routes!(end_window))
+        .routes(routes!(window_notices))
         .routes(routes!(list_channels, create_channel))
         .routes(routes!(list_checks))
         .routes(routes!(explain_check, override_check))
+        .routes(routes!(test_check))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -59,6 +61,7 @@ fn window(row: &MaintenanceWindowRow, now: Timestamp) -> MaintenanceWindow {
         ended_at: row.ended_at.map(timestamp_text),
         active: next.as_ref().is_some_and(|o| o.contains(now)),
         next: next.map(|o| (timestamp_text(o.start), timestamp_text(o.end))),
+        notice_days: row.notice_days,
     }
 }
 
@@ -106,12 +109,46 @@ async fn create_window(
         duration_secs: new.duration_minutes.saturating_mul(60),
         rrule: new.rrule.filter(|r| !r.trim().is_empty()),
         ended_at: None,
+        notice_days: new.notice_days,
     };
+    if new.notice_days.is_some_and(|days| !(0..=365).contains(&days)) {
+        return Err(Error::invalid_field("notice_days", "expected 0 to 365 days"));
+    }
     // Refused here, with the domain's reason, rather than silently never matching later.
     scheduler::schedule_of(&row)?;
     let stored =
         state.store.create_maintenance_window(caller.scope(), &row, Some(caller.user.id), Timestamp::now()).await?;
     Ok(created(window(&stored, Timestamp::now())))
+}
+
+/// The notices sent to the client's contacts before the window's occurrences.
+#[utoipa::path(get, path = "/api/v1/maintenance/{id}/notices", tag = "monitoring", security(("token" = [])),
+    params(("id" = i64, Path, description = "Maintenance window id")),
+    responses((status = 200, body = Vec<MaintenanceNotice>), (status = 404, body = Problem)))]
+async fn window_notices(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<MaintenanceNotice>>, Error> {
+    let windows = state.store.maintenance_windows(caller.scope(), None).await?;
+    if !windows.iter().any(|w| w.id == id) {
+        return Err(Error::NotFound(format!("maintenance window {id} not found")));
+    }
+    let notices = state.store.window_notices(caller.scope(), id).await?;
+    Ok(Json(
+        notices
+            .into_iter()
+            .map(|n| MaintenanceNotice {
+                occurrence_start: timestamp_text(n.occurrence_start),
+                contact: n.contact_name,
+                email: n.contact_email,
+                status: n.status,
+                attempts: n.attempts,
+                sent_at: n.sent_at.map(timestamp_text),
+                last_error: n.last_error,
+            })
+            .collect(),
+    ))
 }
 
 /// End a maintenance window now.
@@ -134,6 +171,8 @@ fn channel(row: &ChannelRow) -> NotificationChannel {
     NotificationChannel {
         id: row.id,
         client_id: row.client_id,
+        site_id: row.site_id,
+        support_level: row.support_level.as_deref().and_then(convert::support_level_of),
         kind: row.kind.clone(),
         target: row.target.clone(),
         min_severity: row.min_severity.clone(),
@@ -173,7 +212,21 @@ async fn create_channel(
     if evaluate::severity_of(&min_severity).is_none() {
         return Err(Error::invalid_field("min_severity", "expected warning or critical"));
     }
-    let row = ChannelRow { id: 0, client_id: new.client_id, kind: new.kind, target: target.to_owned(), min_severity };
+    if let Some(site) = new.site_id {
+        let site = state.store.site(caller.scope(), site).await?;
+        if new.client_id != Some(site.client_id) {
+            return Err(Error::invalid_field("site_id", "a site's channel needs the site's client_id"));
+        }
+    }
+    let row = ChannelRow {
+        id: 0,
+        client_id: new.client_id,
+        site_id: new.site_id,
+        support_level: new.support_level.map(|level| convert::support_level_text(level).to_owned()),
+        kind: new.kind,
+        target: target.to_owned(),
+        min_severity,
+    };
     Ok(created(channel(&state.store.create_channel(&row, Timestamp::now()).await?)))
 }
 
@@ -214,6 +267,39 @@ async fn explain_check(
         host_id,
         settings: serde_json::to_value(&explained.settings).unwrap_or_default(),
         explanation: explained.to_string(),
+    }))
+}
+
+/// Run a check once now on the host's stored data and show what it finds, recording nothing.
+#[utoipa::path(post, path = "/api/v1/hosts/{id}/checks/{check}/test", tag = "monitoring", security(("token" = [])),
+    params(("id" = i64, Path, description = "Host id"), ("check" = String, Path, description = "Check name")),
+    responses((status = 200, body = CheckTestResult), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn test_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((host_id, check)): ApiPath<(i64, String)>,
+) -> Result<Json<CheckTestResult>, Error> {
+    let host = state.store.host(caller.scope(), host_id).await?;
+    // It may reach out to the host (the heartbeat asks it): staff only.
+    authorize(&caller.principal(), Action::OperateMonitoring { client_id: Some(host.client_id) })?;
+    let now = Timestamp::now();
+    let run = test_run::run(&state, &host, &check, now).await?;
+    let findings = run
+        .findings
+        .into_iter()
+        .map(|f| CheckFinding {
+            target: f.target,
+            status: f.problem.map_or_else(|| "ok".to_owned(), evaluate::severity_text),
+            summary: f.summary,
+            evidence: f.evidence,
+        })
+        .collect();
+    Ok(Json(CheckTestResult {
+        check,
+        host_id,
+        findings,
+        duration_ms: run.duration_ms,
+        evaluated_at: timestamp_text(now),
     }))
 }
 

@@ -19,6 +19,9 @@ pub const MAX_SAMPLES_PER_REPORT: usize = 20_000;
 const MAX_METRIC_NAME: usize = 128;
 const MAX_LABELS: usize = 16;
 const MAX_LABEL_TEXT: usize = 256;
+/// The reporting intervals an agent may announce: the heartbeat is judged by them.
+const MIN_INTERVAL_SECS: u32 = 10;
+const MAX_INTERVAL_SECS: u32 = 86_400;
 
 pub async fn ingest(state: &AppState, agent: &AgentIdentity, batch: ReportBatch) -> Result<IngestOutcome, Error> {
     let newest = batch.reports.iter().max_by_key(|r| r.seq).map(|r| (r.seq, r.sections.clone()));
@@ -54,13 +57,13 @@ async fn evaluate(
     let facts: Option<tend_proto::agent::HostFacts> = host.facts.as_deref().and_then(|f| serde_json::from_str(f).ok());
     let subject =
         Subject { host_id: Some(host.id), client_id: host.client_id, site_id: host.site_id, name: host.hostname };
-    let previous = previous_inventory(previous);
+    let previous = stored_inventory(previous);
     let cores = facts.map_or(1, |f| f.cpu_cores.max(1));
     crate::monitor::evaluate::report(state, &subject, sections, previous, cores, Timestamp::now()).await
 }
 
-/// The stored inventory before this report, as the checks compare against it.
-fn previous_inventory(stored: &[InventorySection]) -> Option<Inventory> {
+/// A host's stored inventory as the checks read it (before a report: the previous one).
+pub fn stored_inventory(stored: &[InventorySection]) -> Option<Inventory> {
     let newest = stored.iter().map(|s| s.collected_at).max()?;
     let mut sections = serde_json::Map::new();
     for section in stored {
@@ -132,7 +135,14 @@ fn convert_report(report: Report) -> Result<IngestReport, Error> {
             Ok(IngestSample { name: sample.name, labels, value: sample.value })
         })
         .collect::<Result<_, _>>()?;
-    Ok(IngestReport { seq, collected_at, stopping: report.stopping, facts, samples, inventory })
+    let interval_secs = report.interval_secs;
+    if interval_secs.is_some_and(|secs| !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&secs)) {
+        return Err(invalid(
+            "interval_secs",
+            format!("agents report every {MIN_INTERVAL_SECS} to {MAX_INTERVAL_SECS} seconds"),
+        ));
+    }
+    Ok(IngestReport { seq, collected_at, stopping: report.stopping, interval_secs, facts, samples, inventory })
 }
 
 #[cfg(test)]
@@ -147,6 +157,7 @@ mod tests {
             collected_at_ms: 1_800_000_000_000,
             schema_version: REPORT_SCHEMA_VERSION,
             stopping: false,
+            interval_secs: None,
             sections: Sections {
                 metrics: vec![Sample::new("load1", 0.5).with_label("b", "2").with_label("a", "1")],
                 ..Sections::default()

@@ -74,23 +74,25 @@ pub async fn report(
     apply(state, subject, &by_name, &alerts, findings, now).await
 }
 
-/// The host's heartbeat as a finding: overdue is critical, reporting or stopped on purpose is
-/// healthy.
-pub async fn heartbeat(state: &AppState, subject: &Subject, overdue: bool, now: Timestamp) -> Result<(), Error> {
+/// Findings of one check computed outside a report (the heartbeat, disk-full forecasts) through
+/// the lifecycle, when the check is enabled for the subject. Open alerts of the check whose
+/// target has no finding any more are resolved: the thing they were about is gone.
+pub async fn check_findings(
+    state: &AppState,
+    subject: &Subject,
+    check: &str,
+    findings: Vec<Finding>,
+    now: Timestamp,
+) -> Result<(), Error> {
     let settings = settings::for_host(&state.store, &subject.context()).await?;
     let by_name: BTreeMap<&str, CheckSettings> = settings.iter().map(|(d, e)| (d.name, e.settings.clone())).collect();
-    if !by_name.get("heartbeat").is_some_and(|s| s.enabled) {
+    if !by_name.get(check).is_some_and(|s| s.enabled) {
         return Ok(());
     }
     let alerts = subject.alerts(state).await?;
-    let finding = Finding {
-        check: "heartbeat".into(),
-        target: "agent".into(),
-        problem: overdue.then_some(Severity::Critical),
-        summary: if overdue { "the agent's reports are overdue".into() } else { "the agent reports".into() },
-        evidence: json!({ "overdue": overdue }),
-    };
-    apply(state, subject, &by_name, &alerts, vec![finding], now).await
+    let mut findings = findings;
+    findings.extend(vanished_targets(&alerts, &findings, &[check]));
+    apply(state, subject, &by_name, &alerts, findings, now).await
 }
 
 /// A probe's outcome as a finding on its own alert; a failure is critical (the service is down
@@ -124,7 +126,7 @@ pub async fn probe(
     apply(state, &subject, &by_name, &alerts, vec![finding], now).await
 }
 
-fn metric_findings(
+pub(super) fn metric_findings(
     settings: &[(checks::CheckDefinition, checks::Explained)],
     alerts: &[AlertRow],
     sections: &Sections,
@@ -224,7 +226,7 @@ async fn apply(
 }
 
 /// The settings of a check the catalogue does not know: off.
-fn disabled() -> CheckSettings {
+pub(super) fn disabled() -> CheckSettings {
     CheckSettings {
         enabled: false,
         warning: None,
@@ -312,6 +314,7 @@ fn update(
     let severity = next.severity.or(before.announced_severity).or(before.severity);
     let mut notifications = Vec::new();
     let mut records = Vec::new();
+    let level = row.and_then(|r| r.escalated_to.as_deref()).unwrap_or(FIRST_LEVEL);
     for event in events {
         let notify = notifies(event) && !suppressed;
         let name = event_name(event);
@@ -324,12 +327,17 @@ fn update(
         if notify {
             let message =
                 Message { subject, check: &finding.check, target: &finding.target, summary: &finding.summary };
-            notifications.extend(intents(&message, &name, severity, channels, now));
+            notifications.extend(intents(&message, &name, severity, channels, Audience::UpTo(level), now));
         }
     }
     let opened_at = match next.state {
         AlertState::Ok => None,
         _ => row.and_then(|r| r.opened_at).or(next.problem_since).or(Some(now)),
+    };
+    // A new problem starts at the first level again.
+    let escalated_to = match next.state {
+        AlertState::Ok => None,
+        _ => row.and_then(|r| r.escalated_to.clone()),
     };
     Ok(AlertUpdate {
         dedup_key,
@@ -343,6 +351,7 @@ fn update(
         evidence: finding.evidence.to_string(),
         track: serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?,
         opened_at,
+        escalated_to,
         at: now,
         events: records,
         notifications,
@@ -350,24 +359,39 @@ fn update(
 }
 
 /// What a notification says, whatever caused it.
-struct Message<'a> {
-    subject: &'a Subject,
-    check: &'a str,
-    target: &'a str,
-    summary: &'a str,
+pub(super) struct Message<'a> {
+    pub subject: &'a Subject,
+    pub check: &'a str,
+    pub target: &'a str,
+    pub summary: &'a str,
 }
 
-/// One notification per channel that takes this severity.
-fn intents(
+/// The support level alerts start at; escalation moves them on.
+pub(super) const FIRST_LEVEL: &str = "L1";
+
+/// Which support levels hear a notification. Levels are `L1`, `L2`, `L3` (validated where
+/// channels are made), so their text sorts as they rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Audience<'a> {
+    /// Channels of no level and of every level up to this one: those already on the alert.
+    UpTo(&'a str),
+    /// The channels of this level alone: the ones an escalation brings in.
+    Only(&'a str),
+}
+
+/// One notification per channel that takes this severity, site and audience.
+pub(super) fn intents(
     message: &Message<'_>,
     event: &str,
     severity: Option<Severity>,
     channels: &[ChannelRow],
+    audience: Audience<'_>,
     now: Timestamp,
 ) -> Vec<NotificationIntent> {
     let body = json!({
         "event": event,
         "client_id": message.subject.client_id,
+        "site_id": message.subject.site_id,
         "host_id": message.subject.host_id,
         "host": message.subject.name,
         "check": message.check,
@@ -379,7 +403,7 @@ fn intents(
     .to_string();
     channels
         .iter()
-        .filter(|c| reaches(c, severity))
+        .filter(|c| reaches(c, severity, message.subject.site_id, audience))
         .map(|c| NotificationIntent { channel_id: c.id, event: event.to_owned(), body: body.clone() })
         .collect()
 }
@@ -412,7 +436,8 @@ pub async fn announce_after_maintenance(state: &AppState, now: Timestamp) -> Res
         let message =
             Message { subject: &subject, check: &alert.check, target: &alert.target, summary: &alert.summary };
         let severity = alert.severity.as_deref().and_then(severity_of);
-        let notifications = intents(&message, "firing", severity, &channels, now);
+        let level = alert.escalated_to.as_deref().unwrap_or(FIRST_LEVEL);
+        let notifications = intents(&message, "firing", severity, &channels, Audience::UpTo(level), now);
         if notifications.is_empty() {
             continue;
         }
@@ -442,15 +467,22 @@ pub fn update_of(alert: &AlertRow) -> AlertUpdate {
         track: alert.track.clone(),
         evidence: alert.evidence.clone(),
         opened_at: alert.opened_at,
+        escalated_to: alert.escalated_to.clone(),
         at: alert.updated_at,
         events: Vec::new(),
         notifications: Vec::new(),
     }
 }
 
-fn reaches(channel: &ChannelRow, severity: Option<Severity>) -> bool {
+fn reaches(channel: &ChannelRow, severity: Option<Severity>, site_id: Option<i64>, audience: Audience<'_>) -> bool {
     let minimum = severity_of(&channel.min_severity).unwrap_or(Severity::Warning);
-    severity.is_some_and(|s| s >= minimum)
+    let site = channel.site_id.is_none_or(|site| Some(site) == site_id);
+    let level = channel.support_level.as_deref();
+    let heard = match audience {
+        Audience::UpTo(top) => level.is_none_or(|level| level <= top),
+        Audience::Only(only) => level == Some(only),
+    };
+    severity.is_some_and(|s| s >= minimum) && site && heard
 }
 
 #[cfg(test)]
@@ -466,18 +498,43 @@ mod tests {
         assert_eq!(dedup_key(4, "disk_usage", "/var"), "4/disk_usage//var");
     }
 
-    #[test]
-    fn channels_take_what_is_at_least_their_severity() {
-        let channel = |min: &str| ChannelRow {
+    fn channel(min: &str, site_id: Option<i64>, level: Option<&str>) -> ChannelRow {
+        ChannelRow {
             id: 1,
             client_id: None,
+            site_id,
+            support_level: level.map(str::to_owned),
             kind: "webhook".into(),
             target: "http://x".into(),
             min_severity: min.into(),
-        };
-        assert!(reaches(&channel("warning"), Some(Severity::Warning)));
-        assert!(!reaches(&channel("critical"), Some(Severity::Warning)));
-        assert!(reaches(&channel("critical"), Some(Severity::Critical)));
-        assert!(!reaches(&channel("warning"), None));
+        }
+    }
+
+    #[test]
+    fn channels_take_what_is_at_least_their_severity() {
+        let all = Audience::UpTo(FIRST_LEVEL);
+        assert!(reaches(&channel("warning", None, None), Some(Severity::Warning), None, all));
+        assert!(!reaches(&channel("critical", None, None), Some(Severity::Warning), None, all));
+        assert!(reaches(&channel("critical", None, None), Some(Severity::Critical), None, all));
+        assert!(!reaches(&channel("warning", None, None), None, None, all));
+    }
+
+    #[test]
+    fn channels_are_routed_by_site_and_support_level() {
+        let critical = Some(Severity::Critical);
+        let first = Audience::UpTo(FIRST_LEVEL);
+        // A site's channel hears that site alone; a channel of no site hears every site.
+        assert!(reaches(&channel("warning", Some(7), None), critical, Some(7), first));
+        assert!(!reaches(&channel("warning", Some(7), None), critical, Some(8), first));
+        assert!(!reaches(&channel("warning", Some(7), None), critical, None, first));
+        assert!(reaches(&channel("warning", None, None), critical, Some(8), first));
+        // L2 hears an alert once it is escalated to L2, and from then on its reminders.
+        assert!(reaches(&channel("warning", None, Some("L1")), critical, None, first));
+        assert!(!reaches(&channel("warning", None, Some("L2")), critical, None, first));
+        assert!(reaches(&channel("warning", None, Some("L2")), critical, None, Audience::Only("L2")));
+        assert!(!reaches(&channel("warning", None, Some("L1")), critical, None, Audience::Only("L2")));
+        assert!(!reaches(&channel("warning", None, None), critical, None, Audience::Only("L2")));
+        assert!(reaches(&channel("warning", None, Some("L1")), critical, None, Audience::UpTo("L2")));
+        assert!(!reaches(&channel("warning", None, Some("L3")), critical, None, Audience::UpTo("L2")));
     }
 }

@@ -18,7 +18,7 @@ use crate::config::NotificationsConfig;
 use crate::{AppState, Error};
 
 /// A notification is given up after this many failed attempts.
-const MAX_ATTEMPTS: u32 = 10;
+pub const MAX_ATTEMPTS: u32 = 10;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long claimed notifications are this instance's to deliver: longer than a delivery takes.
 const DELIVERY_LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -45,7 +45,7 @@ pub async fn deliver_due(state: &AppState, now: Timestamp) -> Result<(), Error> 
 }
 
 /// 30 s, doubling, at most an hour.
-fn backoff(attempts: u32) -> SignedDuration {
+pub fn backoff(attempts: u32) -> SignedDuration {
     let secs = 30i64.saturating_mul(1 << attempts.min(7));
     SignedDuration::from_secs(secs.min(3600))
 }
@@ -69,13 +69,17 @@ async fn post(url: &str, body: &serde_json::Value) -> Result<(), String> {
 }
 
 async fn mail(smtp: &NotificationsConfig, to: &str, bodies: &[serde_json::Value]) -> Result<(), String> {
+    send_mail(smtp, to, &subject(bodies), text(bodies)).await
+}
+
+/// Sends one plain-text e-mail through the configured relay.
+pub async fn send_mail(smtp: &NotificationsConfig, to: &str, subject: &str, body: String) -> Result<(), String> {
     if smtp.smtp_host.is_empty() {
         return Err("no SMTP relay configured (notifications.smtp_host)".into());
     }
     let from: Mailbox = smtp.from.parse().map_err(|e| format!("notifications.smtp.from: {e}"))?;
     let to: Mailbox = to.parse().map_err(|e| format!("{to}: {e}"))?;
-    let message =
-        Message::builder().from(from).to(to).subject(subject(bodies)).body(text(bodies)).map_err(|e| e.to_string())?;
+    let message = Message::builder().from(from).to(to).subject(subject).body(body).map_err(|e| e.to_string())?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let builder = if smtp.smtp_starttls {
         AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.smtp_host).map_err(|e| e.to_string())?

@@ -1,26 +1,29 @@
-//! The server's background work: heartbeat evaluation and notification delivery.
+//! The server's background work: heartbeat evaluation, synthetic probes, reminders and
+//! escalation, maintenance notices, disk-full forecasts, notification delivery.
 //!
 //! On SQLite one process does it all. Several instances on PostgreSQL each run it today; the
 //! lease-based sharing of this work is the scale issue's.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
-use tend_core::heartbeat::{Heartbeat, HostStatus};
 use tend_core::maintenance::{self, WindowSchedule};
 
 use tend_probe::{ProbeOutcome, ProbeSpec};
-use tend_store::{MaintenanceWindowRow, ProbeRow, Scope};
+use tend_store::{MaintenanceWindowRow, ProbeRow};
 use tokio::sync::Semaphore;
 use tokio::sync::watch;
 
-use super::evaluate::{self, Subject};
 use super::notify;
+use super::{escalation, evaluate, forecast, heartbeat, notices};
 use crate::{AppState, Error};
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// Notices are days ahead, but a window planned for soon is announced within seconds.
+const NOTICES_EVERY: Duration = Duration::from_secs(15);
+/// A disk-full forecast looks days ahead over hours of history.
+const FORECAST_EVERY: Duration = Duration::from_secs(3600);
 /// How often due probes are looked for: a probe starts at most this late.
 const PROBE_POLL: Duration = Duration::from_millis(250);
 /// Probes running at once in this instance.
@@ -40,14 +43,31 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut delivery = tokio::time::interval(DELIVERY_EVERY);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     delivery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut notices = tokio::time::interval(NOTICES_EVERY);
+    notices.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut forecasts = tokio::time::interval(FORECAST_EVERY);
+    forecasts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = heartbeat.tick() => {
-                if let Err(e) = heartbeats(&state, Timestamp::now()).await {
+                if let Err(e) = heartbeat::evaluate_all(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "heartbeat evaluation failed");
                 }
                 if let Err(e) = evaluate::announce_after_maintenance(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "announcing alerts after maintenance failed");
+                }
+                if let Err(e) = escalation::pursue(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "reminders and escalation failed");
+                }
+            }
+            _ = notices.tick() => {
+                if let Err(e) = notices::run(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "maintenance notices failed");
+                }
+            }
+            _ = forecasts.tick() => {
+                if let Err(e) = forecast::run(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "disk-full forecasts failed");
                 }
             }
             _ = delivery.tick() => {
@@ -118,42 +138,6 @@ async fn run_probe(state: &AppState, owner: &str, probe: &ProbeRow) -> Result<()
     let recorded = serde_json::to_string(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
     state.store.finish_probe(probe.id, owner, &recorded, now, next).await?;
     evaluate::probe(state, probe, &outcome, now).await
-}
-
-/// Overdue hosts raise their heartbeat alert; hosts with an open one that report again resolve it.
-pub async fn heartbeats(state: &AppState, now: Timestamp) -> Result<(), Error> {
-    let open: HashSet<i64> = state
-        .store
-        .list_alerts(Scope::System, true, 100_000)
-        .await?
-        .into_iter()
-        .filter(|a| a.check == "heartbeat")
-        .filter_map(|a| a.host_id)
-        .collect();
-    let mut after = 0;
-    loop {
-        let hosts = state.store.list_hosts(Scope::System, None, after, 500).await?;
-        let Some(last) = hosts.last() else { return Ok(()) };
-        after = last.id;
-        for host in &hosts {
-            let beat = Heartbeat {
-                last_seen: host.last_seen_at,
-                stopped: host.stopped,
-                revoked: host.agent_revoked,
-                interval_secs: host.report_interval_secs,
-            };
-            let overdue = beat.status(now) == HostStatus::Overdue;
-            if overdue || open.contains(&host.id) {
-                let subject = Subject {
-                    host_id: Some(host.id),
-                    client_id: host.client_id,
-                    site_id: host.site_id,
-                    name: host.hostname.clone(),
-                };
-                evaluate::heartbeat(state, &subject, overdue, now).await?;
-            }
-        }
-    }
 }
 
 /// The domain's schedule of a stored window.

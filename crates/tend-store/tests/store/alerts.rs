@@ -11,6 +11,8 @@ async fn an_alert_change_and_its_notifications_are_one_write_and_claimed_once() 
         let channel = ChannelRow {
             id: 0,
             client_id: Some(client_id),
+            site_id: None,
+            support_level: None,
             kind: "webhook".into(),
             target: "http://h".into(),
             min_severity: "warning".into(),
@@ -28,6 +30,7 @@ async fn an_alert_change_and_its_notifications_are_one_write_and_claimed_once() 
             track: "{}".into(),
             evidence: "{}".into(),
             opened_at: Some(at(10)),
+            escalated_to: None,
             at: at(10),
             events: vec![AlertEventRecord { at: at(10), event: "firing".into(), detail: "{}".into(), notified: true }],
             notifications: vec![NotificationIntent {

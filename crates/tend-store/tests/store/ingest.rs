@@ -12,6 +12,7 @@ fn report(seq: u64, secs: i64, load: f64) -> IngestReport {
         seq,
         collected_at: at(secs),
         stopping: false,
+        interval_secs: None,
         facts: None,
         samples: vec![
             sample("load1", "{}", load),
@@ -73,6 +74,7 @@ async fn facts_stopping_and_metric_steps() {
         first.facts = Some(("srv-renamed".into(), r#"{"hostname":"srv-renamed"}"#.into()));
         let mut last = report(4, 90, 9.0);
         last.stopping = true;
+        last.interval_secs = Some(15);
         let batch = [first, report(2, 30, 2.0), report(3, 60, 6.0), last];
         store.ingest(&agent, &batch, at(91)).await.unwrap();
 
@@ -80,6 +82,7 @@ async fn facts_stopping_and_metric_steps() {
         assert_eq!(host.hostname, "srv-renamed");
         assert_eq!(host.facts.as_deref(), Some(r#"{"hostname":"srv-renamed"}"#));
         assert!(host.stopped);
+        assert_eq!(host.report_interval_secs, 15, "the heartbeat expects the agent's own interval");
 
         let query = MetricQuery { host_id: enrolled.host_id, name: "load1", from: at(0), to: at(120), step_secs: 60 };
         let series = store.metric_series(Scope::AllClients, &query).await.unwrap();

@@ -2,6 +2,7 @@
 //! `TEND_TEST_DATABASE_URL` is set.
 
 mod alerts;
+mod contacts;
 mod enrollment;
 mod ingest;
 mod probes;

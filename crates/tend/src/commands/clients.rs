@@ -1,7 +1,7 @@
-//! `tend client list|add`, and finding a client or site by id or name.
+//! `tend client list|add|contacts|add-contact`, and finding a client or site by id or name.
 
 use anyhow::bail;
-use tend_proto::api::{Client, NewClient, Site};
+use tend_proto::api::{Client, Contact, NewClient, NewContact, Site};
 
 use crate::cli::ClientCommand;
 use crate::client::Api;
@@ -28,6 +28,35 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
                 return json(&client);
             }
             println!("Added client {} (id {}).", client.name, client.id);
+        }
+        ClientCommand::Contacts { client, output } => {
+            let id = resolve_client(&api, &client).await?;
+            let contacts: Vec<Contact> = api.get(&format!("/api/v1/clients/{id}/contacts")).await?;
+            if output.json {
+                return json(&contacts);
+            }
+            let mut table = Table::new(&["ID", "NAME", "EMAIL", "PHONE", "ROLE", "NOTICES"]);
+            for c in &contacts {
+                let notices = if c.maintenance_notices { "yes" } else { "no" };
+                table.row(vec![
+                    c.id.to_string(),
+                    c.name.clone(),
+                    c.email.clone(),
+                    c.phone.clone(),
+                    c.role.clone(),
+                    notices.into(),
+                ]);
+            }
+            print!("{}", table.render());
+        }
+        ClientCommand::AddContact { client, name, email, phone, role, no_maintenance_notices, output } => {
+            let id = resolve_client(&api, &client).await?;
+            let new = NewContact { name, email, phone, role, maintenance_notices: Some(!no_maintenance_notices) };
+            let contact: Contact = api.post(&format!("/api/v1/clients/{id}/contacts"), &new).await?;
+            if output.json {
+                return json(&contact);
+            }
+            println!("Added contact {} <{}> (id {}).", contact.name, contact.email, contact.id);
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `tend alert`, `tend maintenance`, `tend check`.
 
 use serde_json::{Value, json};
-use tend_proto::api::{Alert, CheckExplanation, CheckInfo, MaintenanceWindow};
+use tend_proto::api::{Alert, CheckExplanation, CheckInfo, CheckTestResult, MaintenanceWindow};
 
 use super::clients::resolve_client;
 use super::hosts::resolve_host;
@@ -81,13 +81,14 @@ pub async fn maintenance(command: MaintenanceCommand) -> anyhow::Result<()> {
             check,
             kind,
             description,
+            notice_days,
             output,
         } => {
             let client_id = resolve_client(&api, &client).await?;
             let body = json!({
                 "client_id": client_id, "title": title, "start": start, "time_zone": time_zone,
                 "duration_minutes": duration, "rrule": rrule, "host_id": host, "check": check, "kind": kind,
-                "description": description,
+                "description": description, "notice_days": notice_days,
             });
             let window: MaintenanceWindow = api.post("/api/v1/maintenance", &body).await?;
             if output.json {
@@ -133,6 +134,24 @@ pub async fn checks(command: CheckCommand) -> anyhow::Result<()> {
                 return json(&explained);
             }
             println!("{}", explained.explanation);
+        }
+        CheckCommand::Test { host, check, output } => {
+            let id = resolve_host(&api, &host).await?;
+            let run: CheckTestResult = api.post(&format!("/api/v1/hosts/{id}/checks/{check}/test"), &json!({})).await?;
+            let problems = run.findings.iter().filter(|f| f.status != "ok").count();
+            if output.json {
+                json(&run)?;
+            } else {
+                let mut table = Table::new(&["TARGET", "STATUS", "SUMMARY"]);
+                for f in &run.findings {
+                    table.row(vec![f.target.clone(), f.status.to_uppercase(), f.summary.clone()]);
+                }
+                print!("{}", table.render());
+                println!("{} on host {}: {} finding(s) in {} ms.", run.check, id, run.findings.len(), run.duration_ms);
+            }
+            if problems > 0 {
+                anyhow::bail!("{problems} finding(s) of {check} report a problem");
+            }
         }
         CheckCommand::Set { host, check, layer, warning, critical, pending, disable, enable } => {
             let id = resolve_host(&api, &host).await?;

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tend_proto::api::{Host, HostDetail, HostStatus, MetricSeries, Page};
 
-use crate::harness::{Server, each_backend, eventually, run, signal, tend, text, wait_exit};
+use crate::harness::{
+    Api, Server, each_backend, each_backend_at_once, eventually, now, run, signal, tend, text, wait_exit,
+};
 
 async fn enroll(server: &Server, token: &str, name: &str) -> std::path::PathBuf {
     let state_dir = server.state_dir(name);
@@ -28,11 +30,7 @@ fn start_agent(server: &Server, state_dir: &std::path::Path) -> (Child, std::pat
 }
 
 async fn host_with_status(server: &Server, status: HostStatus) -> Host {
-    eventually(Duration::from_secs(20), &format!("a host {status:?}"), || async {
-        let page: Page<Host> = server.admin.get_ok("/api/v1/hosts").await;
-        page.items.into_iter().find(|h| h.status == status)
-    })
-    .await
+    host_with_status_within(server, status, Duration::from_secs(20)).await
 }
 
 #[tokio::test]
@@ -78,6 +76,65 @@ async fn an_agent_enrolls_reports_its_host_and_stops_without_an_outage() {
         db
     })
     .await;
+}
+
+/// The heartbeat alert of a host, if it has one open.
+async fn heartbeat_alert(server: &Server, host_id: i64) -> Option<serde_json::Value> {
+    let open: Vec<serde_json::Value> = server.admin.get_ok("/api/v1/alerts").await;
+    open.into_iter().find(|a| a["check"] == "heartbeat" && a["host_id"] == host_id)
+}
+
+#[tokio::test]
+async fn a_killed_agent_goes_overdue_and_alerts_a_stopped_one_does_not() {
+    each_backend_at_once(|db| async move {
+        let server = Server::start(&db).await;
+        let (client_id, token) = server.client_with_token("acme", 1).await;
+        let state_dir = enroll(&server, &token, "agent").await;
+        let (mut agent, _log) = start_agent(&server, &state_dir);
+        let host = host_with_status(&server, HostStatus::Up).await;
+
+        // A second host whose agent says goodbye, through the same protocol, at the same time.
+        let (_, goodbye) = server.client_with_token("globex", 1).await;
+        let credential = "tnd_a_stopped-agent";
+        let hash = tend_server::auth::hash_secret(&goodbye);
+        let stopped =
+            server.store.enroll_agent(&hash, "web1", None, &tend_server::auth::hash_secret(credential), now()).await;
+        let stopped = stopped.unwrap();
+        let last_words = serde_json::json!({ "reports": [{
+            "seq": 1, "collected_at_ms": now().as_millisecond(), "stopping": true,
+            "schema_version": tend_proto::REPORT_SCHEMA_VERSION, "sections": {}
+        }]});
+        let answer = Api::anonymous(&server.url).with_token(credential).post("/api/agent/v1/report", &last_words).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+
+        signal(&agent, "KILL");
+        let _ = wait_exit(&mut agent, Duration::from_secs(5)).await;
+        // Two missed reports of 10 s and the 30 s grace, then the next heartbeat pass.
+        let overdue = host_with_status_within(&server, HostStatus::Overdue, Duration::from_secs(90)).await;
+        assert_eq!(overdue.id, host.id);
+        let alert =
+            eventually(Duration::from_secs(30), "the heartbeat alert", || heartbeat_alert(&server, host.id)).await;
+        assert_eq!(alert["client_id"], client_id);
+        let summary = alert["summary"].as_str().unwrap();
+        // This machine is up: asked from outside, it answers, so the agent alone is down.
+        assert!(summary.contains("overdue") && summary.contains("the host answers"), "{alert}");
+        assert_eq!(alert["severity"], "warning", "{alert}");
+        assert!(heartbeat_alert(&server, stopped.host_id).await.is_none(), "a graceful stop raises nothing");
+        let page: Page<Host> = server.admin.get_ok("/api/v1/hosts").await;
+        let web1 = page.items.iter().find(|h| h.id == stopped.host_id).unwrap();
+        assert_eq!(web1.status, HostStatus::Stopped);
+        server.stop().await;
+        db
+    })
+    .await;
+}
+
+async fn host_with_status_within(server: &Server, status: HostStatus, limit: Duration) -> Host {
+    eventually(limit, &format!("a host {status:?}"), || async {
+        let page: Page<Host> = server.admin.get_ok("/api/v1/hosts").await;
+        page.items.into_iter().find(|h| h.status == status)
+    })
+    .await
 }
 
 #[tokio::test]

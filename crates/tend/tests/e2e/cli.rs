@@ -177,6 +177,24 @@ async fn monitoring_from_the_command_line() {
             "sections": { "metrics": [
                 { "name": "memory_used_bytes", "value": 50.0 }, { "name": "memory_total_bytes", "value": 100.0 } ] } }]});
         assert_eq!(agent.post("/api/agent/v1/report", &report).await.status, 200);
+        // `check test` runs the check now on the stored data and exits 1 on a problem.
+        let test = run(cli(&server, &["check", "test", "web1", "memory_usage"])).await;
+        assert_eq!(test.status.code(), Some(1), "{}", text(&test.stderr));
+        let table = text(&test.stdout);
+        assert!(table.contains("WARNING") && table.contains("memory usage of memory is 50.0"), "{table}");
+        assert!(table.contains("memory_usage on host") && table.contains(" ms."), "{table}");
+        let tested = run(cli(&server, &["check", "test", "web1", "swap_usage", "--json"])).await;
+        assert!(tested.status.success(), "no swap reported, nothing wrong: {}", text(&tested.stderr));
+        let tested: serde_json::Value = serde_json::from_slice(&tested.stdout).unwrap();
+        assert_eq!((tested["check"].as_str(), tested["findings"].as_array().map(Vec::len)), (Some("swap_usage"), Some(0)));
+        let unknown = run(cli(&server, &["check", "test", "web1", "no_such_check"])).await;
+        assert_eq!(unknown.status.code(), Some(4), "{}", text(&unknown.stderr));
+
+        let contact = run(cli(&server, &["client", "add-contact", "acme", "--name", "Ada", "--email", "ada@acme.test"])).await;
+        assert!(contact.status.success(), "{}", text(&contact.stderr));
+        let contacts = text(&run(cli(&server, &["client", "contacts", "acme"])).await.stdout);
+        assert!(contacts.contains("ada@acme.test") && contacts.contains("yes"), "{contacts}");
+
         let alerts = run(cli(&server, &["alert", "list", "--json"])).await;
         let alerts: serde_json::Value = serde_json::from_slice(&alerts.stdout).unwrap();
         assert_eq!(alerts[0]["check"], "memory_usage", "{alerts}");

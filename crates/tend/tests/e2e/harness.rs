@@ -90,6 +90,24 @@ where
     }
 }
 
+/// Like [`each_backend`], with the backends side by side: for tests that mostly wait on the clock.
+pub async fn each_backend_at_once<F, Fut>(test: F)
+where
+    F: Fn(TestDatabase) -> Fut,
+    Fut: std::future::Future<Output = TestDatabase>,
+{
+    let mut databases = TestDatabase::all().await.into_iter();
+    let first = databases.next().expect("the embedded database is always there");
+    match databases.next() {
+        Some(second) => {
+            let (first, second) = tokio::join!(test(first), test(second));
+            first.remove().await;
+            second.remove().await;
+        }
+        None => test(first).await.remove().await,
+    }
+}
+
 /// A minimal API client that returns status and body, so tests can assert on refusals.
 #[derive(Clone)]
 pub struct Api {

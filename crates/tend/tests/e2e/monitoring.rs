@@ -287,3 +287,131 @@ async fn a_web_site_that_stops_pages_once_by_mail_and_webhook_and_recovers() {
     })
     .await;
 }
+
+/// A client with one host reporting through the agent endpoint; returns (client id, host id,
+/// the agent's API).
+async fn reporting_host(server: &Server, client: &str, host: &str) -> (i64, i64, Api) {
+    let (client_id, token) = server.client_with_token(client, 1).await;
+    let credential = format!("tnd_a_{host}-credential");
+    let hash = tend_server::auth::hash_secret(&token);
+    let enrolled = server
+        .store
+        .enroll_agent(&hash, host, None, &tend_server::auth::hash_secret(&credential), now())
+        .await
+        .unwrap();
+    (client_id, enrolled.host_id, Api::anonymous(&server.url).with_token(&credential))
+}
+
+#[tokio::test]
+async fn an_unacknowledged_alert_escalates_to_the_next_support_level_and_respects_sites() {
+    each_backend(|db| async move {
+        let server = Server::start_with(&db, |config| {
+            config.notifications.escalate_after = "2s".into();
+            config.notifications.repeat_every = "0s".into();
+        })
+        .await;
+        let (client_id, host_id, agent) = reporting_host(&server, "acme", "db1").await;
+        let site: Value =
+            server.admin.post_ok(&format!("/api/v1/clients/{client_id}/sites"), &json!({ "name": "lyon" })).await;
+        let (l1, l1_heard) = webhook_receiver().await;
+        let (l2, l2_heard) = webhook_receiver().await;
+        let (lyon, lyon_heard) = webhook_receiver().await;
+        for channel in [
+            json!({ "client_id": client_id, "kind": "webhook", "target": l1, "support_level": "L1" }),
+            json!({ "client_id": client_id, "kind": "webhook", "target": l2, "support_level": "L2" }),
+            json!({ "client_id": client_id, "site_id": site["id"], "kind": "webhook", "target": lyon }),
+        ] {
+            let _: Value = server.admin.post_ok("/api/v1/notification-channels", &channel).await;
+        }
+        let foreign = json!({ "client_id": client_id + 1000, "site_id": site["id"], "kind": "webhook", "target": l1 });
+        assert_eq!(server.admin.post("/api/v1/notification-channels", &foreign).await.status, 404);
+        let fast = json!({ "layer": "host", "settings": { "pending_for_secs": 0 } });
+        let path = format!("/api/v1/hosts/{host_id}/checks/disk_usage");
+        assert_eq!(
+            server.admin.request(reqwest::Method::PUT, &path, Some(fast.to_string().into_bytes())).await.status,
+            200
+        );
+
+        assert_eq!(agent.post("/api/agent/v1/report", &disk_report(1, 97.0)).await.status, 200);
+        eventually(Duration::from_secs(10), "L1 told", || async {
+            (events(&l1_heard) == ["firing:disk_usage"]).then_some(())
+        })
+        .await;
+        // Nobody acknowledges: after two seconds (and the next pass) L2 is brought in, once.
+        eventually(Duration::from_secs(20), "L2 told", || async {
+            (events(&l2_heard) == ["escalated_to_l2:disk_usage"]).then_some(())
+        })
+        .await;
+        let open: Vec<Value> = server.admin.get_ok("/api/v1/alerts").await;
+        assert_eq!(open[0]["escalated_to"], "L2", "{open:?}");
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        assert_eq!(events(&l1_heard), ["firing:disk_usage"], "no reminders when they are off");
+        assert_eq!(events(&l2_heard).len(), 1, "escalation happens once");
+        assert!(events(&lyon_heard).is_empty(), "the Lyon site's channel hears only Lyon's hosts");
+
+        // Resolution reaches everyone on the alert, L2 included.
+        assert_eq!(agent.post("/api/agent/v1/report", &disk_report(2, 40.0)).await.status, 200);
+        eventually(Duration::from_secs(10), "L2 told of the resolution", || async {
+            events(&l2_heard).iter().any(|e| e == "resolved:disk_usage").then_some(())
+        })
+        .await;
+        server.stop().await;
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_planned_window_is_announced_to_the_clients_contacts_days_before() {
+    let Some(smtp) = SmtpSink::start() else { return };
+    let smtp = &smtp;
+    each_backend(|db| {
+        let port = smtp.port;
+        async move {
+            let server = Server::start_with(&db, |config| {
+                config.notifications.smtp_host = "127.0.0.1".into();
+                config.notifications.smtp_port = port;
+                config.notifications.smtp_starttls = false;
+            })
+            .await;
+            let (client_id, _) = server.client_with_token(&format!("acme-{:?}", db.backend), 1).await;
+            let contact = json!({ "name": "Ada Lovelace", "email": format!("ada-{port}-{:?}@acme.test", db.backend) });
+            let added: Value = server.admin.post_ok(&format!("/api/v1/clients/{client_id}/contacts"), &contact).await;
+            assert_eq!(added["maintenance_notices"], true);
+            let bad = json!({ "name": "Bob", "email": "not an address" });
+            let refused = server.admin.post(&format!("/api/v1/clients/{client_id}/contacts"), &bad).await;
+            assert_eq!((refused.status, refused.problem().field.as_deref()), (422, Some("email")));
+
+            let start = (now() + jiff::SignedDuration::from_hours(48))
+                .to_zoned(jiff::tz::TimeZone::get("Europe/Paris").unwrap());
+            let window = json!({
+                "client_id": client_id, "title": "Kernel updates", "description": "Servers reboot one after the other.",
+                "start": start.datetime().round(jiff::Unit::Minute).unwrap().to_string(), "time_zone": "Europe/Paris",
+                "duration_minutes": 120, "notice_days": 3,
+            });
+            let created: Value = server.admin.post_ok("/api/v1/maintenance", &window).await;
+            let notices = format!("/api/v1/maintenance/{}/notices", created["id"]);
+            let sent = eventually(Duration::from_secs(40), "the notice sent", || async {
+                let notices: Vec<Value> = server.admin.get_ok(&notices).await;
+                notices.into_iter().find(|n| n["status"] == "sent")
+            })
+            .await;
+            assert_eq!(sent["contact"], "Ada Lovelace");
+            let email = added["email"].as_str().unwrap().to_owned();
+            let mail = eventually(Duration::from_secs(10), "the notice received", || async {
+                smtp.messages().into_iter().find(|m| m.contains(&email))
+            })
+            .await;
+            // Quoted-printable folds long lines with a trailing '='.
+            let mail = mail.replace("=\r\n", "").replace("=\n", "");
+            assert!(mail.contains("Planned maintenance: Kernel updates"), "{mail}");
+            assert!(mail.contains("Servers reboot one after the other.") && mail.contains("Europe/Paris"), "{mail}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let notices: Vec<Value> = server.admin.get_ok(&notices).await;
+            assert_eq!(notices.len(), 1, "one notice per occurrence and contact: {notices:?}");
+            server.stop().await;
+            db
+        }
+    })
+    .await;
+}
