@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_monitoring.sql")),
     (4, include_str!("../migrations/sqlite/0004_probes.sql")),
     (5, include_str!("../migrations/sqlite/0005_routing.sql")),
+    (6, include_str!("../migrations/sqlite/0006_service_desk.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -19,6 +20,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (3, include_str!("../migrations/postgres/0003_monitoring.sql")),
     (4, include_str!("../migrations/postgres/0004_probes.sql")),
     (5, include_str!("../migrations/postgres/0005_routing.sql")),
+    (6, include_str!("../migrations/postgres/0006_service_desk.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting
