@@ -10,7 +10,9 @@
 //!   SQLite's single write lock; reads use a pool of their own.
 
 mod alerts;
+mod audit;
 mod contacts;
+mod contracts;
 mod db;
 mod enrollment;
 mod error;
@@ -22,10 +24,13 @@ mod monitoring;
 mod probes;
 mod series;
 mod tenants;
+mod tickets;
 mod users;
 
 pub use alerts::{AlertEventRecord, AlertEventRow, AlertRow, AlertUpdate, NotificationIntent, OutboxRow};
+pub use audit::AuditEntry;
 pub use contacts::{ContactRow, NoticeRow};
+pub use contracts::ContractRow;
 pub use db::{Backend, Store};
 pub use enrollment::{AgentIdentity, Enrolled, EnrollmentTokenRow, NewEnrollmentToken};
 pub use error::Error;
@@ -37,6 +42,7 @@ pub use probes::ProbeRow;
 pub use series::{MetricQuery, SeriesPoints};
 pub use tenants::{ClientRow, SiteRow};
 pub use tend_core::tenancy::Scope;
+pub use tickets::{NewTicketEvent, TicketChange, TicketEventRow, TicketFilter, TicketRow};
 pub use users::{ApiTokenRow, NewUser, SessionRow, UserRow};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

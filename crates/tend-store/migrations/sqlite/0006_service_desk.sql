@@ -107,6 +107,8 @@ CREATE TABLE vault_credentials (
     id          INTEGER PRIMARY KEY,
     client_id   BIGINT  NOT NULL REFERENCES clients (id),
     host_id     BIGINT  NOT NULL REFERENCES hosts (id),
+    -- The ticket it was given for: purged when that ticket closes, unless the contract keeps it.
+    ticket_id   BIGINT  REFERENCES tickets (id),
     name        TEXT    NOT NULL,
     kind        TEXT    NOT NULL,
     username    TEXT    NOT NULL,

@@ -8,6 +8,7 @@ mod ingest;
 mod probes;
 mod schema;
 mod tenancy;
+mod tickets;
 mod users;
 
 use jiff::Timestamp;
