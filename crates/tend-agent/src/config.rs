@@ -21,6 +21,7 @@ pub struct AgentConfig {
     /// Most disk space the spool of unsent reports may take.
     pub spool_max_bytes: u64,
     pub collectors: CollectorConfig,
+    pub jobs: JobsConfig,
 }
 
 impl Default for AgentConfig {
@@ -30,6 +31,7 @@ impl Default for AgentConfig {
             interval_secs: None,
             spool_max_bytes: 64 << 20,
             collectors: CollectorConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -37,5 +39,44 @@ impl Default for AgentConfig {
 impl AgentConfig {
     pub fn interval_override(&self) -> Option<Duration> {
         self.interval_secs.map(|secs| Duration::from_secs(secs).max(MIN_INTERVAL))
+    }
+}
+
+/// `[jobs]`: what the agent does when the server hands it a job. The server chooses only the
+/// kind; the command that carries it out is chosen here, on the host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Ask the server for jobs at all.
+    pub enabled: bool,
+    /// Program and arguments of a `reboot` job.
+    pub reboot_command: Vec<String>,
+    /// Program and arguments of a `shutdown` job.
+    pub shutdown_command: Vec<String>,
+    /// Program and arguments of a `power_cycle` job. From inside the host nothing cuts the
+    /// power, so by default it reboots; `["systemctl", "reboot", "--force", "--force"]` resets
+    /// at once, without stopping services.
+    pub power_cycle_command: Vec<String>,
+    /// Seconds a power command may take to return before it counts as failed and is killed.
+    pub power_command_timeout_secs: u64,
+    /// Run free-form `script` jobs (with `/bin/sh -c`). Off unless this host's own
+    /// configuration turns it on: the server alone can never enable them.
+    pub allow_scripts: bool,
+    /// Seconds a script may run before it is killed.
+    pub script_timeout_secs: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        let command = |words: &[&str]| words.iter().map(|w| (*w).to_owned()).collect();
+        JobsConfig {
+            enabled: true,
+            reboot_command: command(&["systemctl", "reboot"]),
+            shutdown_command: command(&["systemctl", "poweroff"]),
+            power_cycle_command: command(&["systemctl", "reboot"]),
+            power_command_timeout_secs: 60,
+            allow_scripts: false,
+            script_timeout_secs: 600,
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod collect;
 pub mod config;
+pub mod jobs;
 pub mod run;
 pub mod spool;
 pub mod state;

@@ -54,6 +54,10 @@ pub async fn run(config: &AgentConfig, shutdown: impl Future<Output = ()>) -> Re
     let identity = state.identity()?;
     let spool = Spool::open(&state.path().join("spool"), config.spool_max_bytes)?;
     let collectors = CollectorSet::new(collect::all(&config.collectors));
+    // Jobs run beside the reports, on their own connection, and stop with them.
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs =
+        tokio::spawn(crate::jobs::run(config.jobs.clone(), identity.clone(), state.path().to_owned(), jobs_stopped));
     let mut reporter = Reporter::new(state, identity, spool, collectors, config.interval_override())?;
     tracing::info!(agent_id = reporter.identity.agent_id, server = %reporter.identity.server_url, "agent running");
     tokio::pin!(shutdown);
@@ -69,10 +73,12 @@ pub async fn run(config: &AgentConfig, shutdown: impl Future<Output = ()>) -> Re
             () = &mut shutdown => break,
         }
     }
+    let _ = stop_jobs.send(true);
     match tokio::time::timeout(FINAL_FLUSH, reporter.cycle(true)).await {
         Ok(result) => result?,
         Err(_) => tracing::warn!("the server did not take the last report in time; it stays in the spool"),
     }
+    let _ = tokio::time::timeout(FINAL_FLUSH, jobs).await;
     tracing::info!("agent stopped");
     Ok(())
 }

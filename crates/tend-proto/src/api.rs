@@ -557,3 +557,100 @@ pub struct MaintenanceNotice {
     pub sent_at: Option<String>,
     pub last_error: Option<String>,
 }
+
+/// An access credential in the vault, without its secret: what lists show.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Credential {
+    pub id: i64,
+    pub client_id: i64,
+    pub host_id: i64,
+    /// The ticket it was given for: purged when that ticket closes, unless the contract keeps it.
+    pub ticket_id: Option<i64>,
+    pub name: String,
+    /// `password`, `ssh_key`, `ipmi`, `kvm` or `other`.
+    pub kind: String,
+    pub username: String,
+    /// The user who stored it.
+    pub created_by: Option<i64>,
+    pub created_at: String,
+    /// When its secret was destroyed; it can no longer be revealed.
+    pub purged_at: Option<String>,
+}
+
+/// A credential to store. The secret is sealed at once and never shown in lists.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewCredential {
+    /// What it is, e.g. "root on db1"; unique among the host's credentials.
+    pub name: String,
+    /// `password`, `ssh_key`, `ipmi`, `kvm` or `other`.
+    pub kind: String,
+    #[serde(default)]
+    pub username: String,
+    /// The password or private key, at most 16 KiB.
+    pub secret: String,
+    /// The open ticket of the host's client it is given for.
+    #[serde(default)]
+    pub ticket_id: Option<i64>,
+}
+
+/// The secret stays out of logs: this is what `{:?}` shows.
+impl std::fmt::Debug for NewCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCredential")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("username", &self.username)
+            .field("secret", &"<hidden>")
+            .field("ticket_id", &self.ticket_id)
+            .finish()
+    }
+}
+
+/// Why the caller needs the secret now; written to the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevealRequest {
+    pub reason: String,
+}
+
+/// A revealed credential: its metadata, the secret, and the ticket that allowed the reveal.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevealedCredential {
+    pub credential: Credential,
+    pub secret: String,
+    pub ticket_id: i64,
+}
+
+/// The secret stays out of logs: this is what `{:?}` shows.
+impl std::fmt::Debug for RevealedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevealedCredential")
+            .field("credential", &self.credential)
+            .field("secret", &"<hidden>")
+            .field("ticket_id", &self.ticket_id)
+            .finish()
+    }
+}
+
+/// One entry of the audit trail: an action on or about a customer's machine, allowed or not.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    /// The user who acted; absent for the server's own work.
+    pub actor_id: Option<i64>,
+    pub client_id: Option<i64>,
+    pub host_id: Option<i64>,
+    /// The ticket the action was done under.
+    pub ticket_id: Option<i64>,
+    /// e.g. `vault.reveal`, `vault.store`, `vault.purge`.
+    pub action: String,
+    /// `allowed`, `refused`, or what happened (`purged`, `kept`, `failed`).
+    pub outcome: String,
+    /// The reason given, or why it was refused.
+    pub detail: String,
+}

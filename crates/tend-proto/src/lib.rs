@@ -8,6 +8,8 @@ pub mod agent;
 pub mod api;
 pub mod desk;
 pub mod inventory;
+pub mod jobs;
+pub mod tickets;
 
 /// Version of the agent report schema carried in every report.
 ///

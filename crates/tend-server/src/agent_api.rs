@@ -1,4 +1,4 @@
-//! Endpoints the agent calls: enrollment and reports.
+//! Endpoints the agent calls: enrollment, reports, and (from `crate::jobs::agent`) jobs.
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
@@ -15,7 +15,10 @@ use crate::extract::ApiJson;
 use crate::{AppState, Error, ingest};
 
 pub fn routes(max_report_bytes: usize) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(enroll)).routes(routes!(report).layer(DefaultBodyLimit::max(max_report_bytes)))
+    OpenApiRouter::new()
+        .routes(routes!(enroll))
+        .routes(routes!(report).layer(DefaultBodyLimit::max(max_report_bytes)))
+        .merge(crate::jobs::agent::routes())
 }
 
 /// Exchange an enrollment token for this agent's credential.

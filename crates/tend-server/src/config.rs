@@ -30,6 +30,39 @@ pub struct Config {
     pub http: HttpConfig,
     pub sessions: SessionConfig,
     pub notifications: NotificationsConfig,
+    pub desk: DeskConfig,
+    pub vault: VaultConfig,
+}
+
+/// Where the credential vault's key comes from; see [`crate::vault`].
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultConfig {
+    /// The key file (32 random bytes, mode 0600), created on first start; empty:
+    /// `<data_dir>/vault.key`.
+    pub key_file: PathBuf,
+    /// The key itself, base64 or hex of 32 bytes, instead of the file (meant for `TEND_VAULT_KEY`).
+    pub key: String,
+}
+
+impl fmt::Debug for VaultConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultConfig")
+            .field("key_file", &self.key_file)
+            .field("key", &if self.key.is_empty() { "" } else { "<set>" })
+            .finish()
+    }
+}
+
+/// The service desk's mail: where customers' replies go and who hears of SLA breaches.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeskConfig {
+    /// The desk's address, e.g. "support@provider.example": ticket e-mails are answered to
+    /// "support+<ticket token>@provider.example", which routes the reply to its ticket.
+    pub reply_address: String,
+    /// Told of every SLA breach, besides the channels of the ticket's new support level.
+    pub manager_email: String,
 }
 
 /// How notifications leave: the SMTP relay for e-mail channels.
@@ -124,6 +157,8 @@ impl Default for Config {
             http: HttpConfig::default(),
             sessions: SessionConfig::default(),
             notifications: NotificationsConfig::default(),
+            desk: DeskConfig::default(),
+            vault: VaultConfig::default(),
         }
     }
 }
@@ -152,6 +187,8 @@ impl fmt::Debug for Config {
             .field("http", &self.http)
             .field("sessions", &self.sessions)
             .field("notifications", &self.notifications)
+            .field("desk", &self.desk)
+            .field("vault", &self.vault)
             .finish()
     }
 }
@@ -209,6 +246,9 @@ impl Config {
             if text.parse::<jiff::SignedDuration>().is_err() {
                 return invalid(key, "expected a duration such as 30m, 1h or 0s");
             }
+        }
+        if !self.vault.key.is_empty() && crate::vault::parse_key(&self.vault.key).is_err() {
+            return invalid("vault.key", "expected 32 bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)");
         }
         Ok(())
     }

@@ -10,13 +10,16 @@
 
 pub mod auth;
 pub mod config;
+pub mod desk;
 pub mod setup;
+pub mod vault;
 
 mod agent_api;
 pub(crate) mod api;
 mod error;
 mod extract;
 mod ingest;
+pub mod jobs;
 pub mod monitor;
 mod telemetry;
 mod web;
@@ -43,11 +46,14 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub telemetry: Arc<Telemetry>,
+    /// The credential vault's key, loaded on first use (`serve` loads it before listening).
+    pub vault: Arc<vault::Vault>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
-        AppState { store, config: Arc::new(config), telemetry: Arc::new(Telemetry::new()) }
+        let vault = Arc::new(vault::Vault::new(&config));
+        AppState { store, config: Arc::new(config), telemetry: Arc::new(Telemetry::new()), vault }
     }
 }
 
@@ -71,11 +77,13 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    // A missing or unsafe vault key stops the server here, not at the first reveal.
+    state.vault.key()?;
     tracing::info!(address = %listener.local_addr()?, backend = state.store.backend().name(), "tend server listening");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let background = tokio::spawn(monitor::scheduler::run(state.clone(), stopped));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, app).with_graceful_shutdown(jobs::releasing_long_polls(shutdown)).await;
     let _ = stop.send(true);
     let _ = background.await;
     served?;

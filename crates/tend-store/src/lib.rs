@@ -19,13 +19,16 @@ mod error;
 mod hosts;
 mod ingest;
 mod inventory;
+mod jobs;
 mod migrate;
 mod monitoring;
 mod probes;
 mod series;
 mod tenants;
+mod ticket_mail;
 mod tickets;
 mod users;
+mod vault;
 
 pub use alerts::{AlertEventRecord, AlertEventRow, AlertRow, AlertUpdate, NotificationIntent, OutboxRow};
 pub use audit::AuditEntry;
@@ -37,13 +40,16 @@ pub use error::Error;
 pub use hosts::{HostRow, LatestValue};
 pub use ingest::{IngestOutcome, IngestReport, IngestSample};
 pub use inventory::{InventorySection, ReportLogEntry};
+pub use jobs::JobRow;
 pub use monitoring::{ChannelRow, CheckOverrideRow, MaintenanceWindowRow};
 pub use probes::ProbeRow;
 pub use series::{MetricQuery, SeriesPoints};
 pub use tenants::{ClientRow, SiteRow};
 pub use tend_core::tenancy::Scope;
+pub use ticket_mail::TicketMail;
 pub use tickets::{NewTicketEvent, TicketChange, TicketEventRow, TicketFilter, TicketRow};
 pub use users::{ApiTokenRow, NewUser, SessionRow, UserRow};
+pub use vault::VaultCredentialRow;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -130,6 +130,15 @@ impl Store {
         row.as_ref().map(user_row).transpose()
     }
 
+    /// A user the caller may see.
+    pub async fn user(&self, scope: Scope, id: i64) -> Result<UserRow> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND (CAST($2 AS BIGINT) IS NULL OR u.client_id = $2)"
+        );
+        let row = sqlx::query(&sql).bind(id).bind(scope.client_filter()).fetch_optional(&self.read).await?;
+        user_row(&row.ok_or(Error::NotFound("user"))?)
+    }
+
     pub async fn list_users(&self, scope: Scope) -> Result<Vec<UserRow>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u WHERE (CAST($1 AS BIGINT) IS NULL OR u.client_id = $1) ORDER BY u.username"

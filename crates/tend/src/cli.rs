@@ -64,6 +64,91 @@ pub enum Command {
     /// Run one synthetic probe now, from here: exit 0 when it passes, 1 when it fails, 2 on
     /// bad arguments.
     Probe(ProbeArgs),
+    /// Service desk tickets: file, follow, answer, escalate, resolve, confirm.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// The credential vault: access credentials for a host, sealed; revealed only to the
+    /// technician assigned to an open ticket on the host, with a reason, and audited.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+    /// The audit trail: reveals of credentials and other actions on customers' machines.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// File a ticket. Structured kinds (intervention, os_reinstall, hardware_change) take their
+    /// form as JSON with --form.
+    New {
+        /// incident, service_request, intervention, os_reinstall, hardware_change or change.
+        #[arg(long, default_value = "incident")]
+        kind: String,
+        /// Client id or name (the provider's staff).
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        subject: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Host ids or hostnames the ticket is about.
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+        /// high, medium or low.
+        #[arg(long, default_value = "medium")]
+        impact: String,
+        /// high, medium or low.
+        #[arg(long, default_value = "medium")]
+        urgency: String,
+        /// The structured form, JSON, e.g. '{"kind":"os_reinstall", ...}'; @FILE reads a file.
+        #[arg(long)]
+        form: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Tickets, earliest SLA deadline first.
+    List {
+        /// Only this queue: L1, L2 or L3.
+        #[arg(long)]
+        level: Option<String>,
+        /// Include closed tickets.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// A ticket with its SLA clocks and history.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// A public reply.
+    Reply { id: i64, text: String },
+    /// An internal note.
+    Note { id: i64, text: String },
+    /// Hand the ticket to the next support level; the note is required.
+    Escalate { id: i64, note: String },
+    /// Assign the ticket to a member of staff (user id or username); --none unassigns.
+    Assign {
+        id: i64,
+        #[arg(required_unless_present = "none")]
+        user: Option<String>,
+        #[arg(long)]
+        none: bool,
+    },
+    /// Mark the ticket resolved, with a note to the customer.
+    Resolve { id: i64, note: String },
+    /// Confirm the fix as the customer, and rate the service from 1 to 5.
+    Confirm {
+        id: i64,
+        #[arg(long)]
+        rating: Option<u8>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reopen a resolved ticket, saying why.
+    Reopen { id: i64, reason: String },
 }
 
 #[derive(Debug, Args)]
@@ -407,5 +492,64 @@ pub enum CheckCommand {
         disable: bool,
         #[arg(long)]
         enable: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Store a credential for a host. The secret is read from standard input (a prompt on a
+    /// terminal), never from the command line, where other users and the shell history see it.
+    #[command(after_help = "Examples:\n  tend vault put db1 --name root --kind password --username root\n  \
+tend vault put db1 --name deploy-key --kind ssh_key --username deploy --ticket 42 < id_ed25519")]
+    Put {
+        /// Host id or hostname.
+        host: String,
+        /// What it is, e.g. "root on db1"; unique among the host's credentials.
+        #[arg(long)]
+        name: String,
+        /// password, ssh_key, ipmi, kvm or other.
+        #[arg(long)]
+        kind: String,
+        #[arg(long, default_value = "")]
+        username: String,
+        /// The open ticket it is given for: purged when that ticket closes, unless the contract
+        /// keeps credentials.
+        #[arg(long)]
+        ticket: Option<i64>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// List a host's credentials (never their secrets).
+    List {
+        /// Host id or hostname.
+        host: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Print a credential's secret: only for the technician assigned to an open ticket on its
+    /// host. Every attempt is audited with the reason.
+    Reveal {
+        /// Credential id (see `tend vault list`).
+        id: i64,
+        /// Why you need it now; written to the audit log.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The newest audit entries you may see.
+    List {
+        /// Only this host's (id or hostname).
+        #[arg(long)]
+        host: Option<String>,
+        /// How many entries, 1 to 1000.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        output: JsonFlag,
     },
 }

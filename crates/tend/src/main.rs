@@ -86,6 +86,9 @@ async fn cli_command(command: Command) -> anyhow::Result<()> {
         Command::Alert(command) => commands::monitoring::alerts(command).await,
         Command::Maintenance(command) => commands::monitoring::maintenance(command).await,
         Command::Check(command) => commands::monitoring::checks(command).await,
+        Command::Ticket(command) => commands::tickets::run(command).await,
+        Command::Vault(command) => commands::vault::run(command).await,
+        Command::Audit(command) => commands::vault::audit(command).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{}", tend_server::Config::example());
             Ok(())

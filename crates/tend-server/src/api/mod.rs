@@ -5,13 +5,16 @@
 
 mod alerts;
 mod clients;
-mod convert;
+pub(crate) mod convert;
 pub(crate) mod enrollment;
 mod hosts;
+mod jobs;
 mod monitoring;
 mod probes;
 mod session;
+mod tickets;
 pub(crate) mod users;
+mod vault;
 
 use axum::Json;
 use axum::http::{StatusCode, Uri};
@@ -37,6 +40,9 @@ use crate::{AppState, Error};
         (name = "hosts", description = "Managed hosts, their facts and metrics"),
         (name = "enrollment", description = "Enrollment tokens and agents"),
         (name = "monitoring", description = "Alerts, checks, maintenance windows, notification channels"),
+        (name = "desk", description = "Service desk: tickets, SLA clocks, contracts"),
+        (name = "vault", description = "Access credentials, sealed; reveals and the audit trail"),
+        (name = "jobs", description = "Typed jobs agents run, gated by the customer's authorization"),
         (name = "agent", description = "Endpoints the tend agent calls"),
     )
 )]
@@ -65,6 +71,9 @@ pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(alerts::routes())
         .merge(monitoring::routes())
         .merge(probes::routes())
+        .merge(tickets::routes())
+        .merge(vault::routes())
+        .merge(jobs::routes())
         .merge(crate::agent_api::routes(max_report_bytes))
         .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
 }

@@ -222,6 +222,10 @@ async fn apply(
         updates.push(update(subject, &finding, key, row, &track, next, &events, suppressed, &channels, now)?);
     }
     state.store.apply_alert_updates(&updates).await?;
+    // The alerts are stored whatever the desk does with them.
+    if let Err(e) = crate::desk::incidents::follow(state, &updates, now).await {
+        tracing::error!(client = subject.client_id, error = %e, "opening incident tickets failed");
+    }
     Ok(())
 }
 

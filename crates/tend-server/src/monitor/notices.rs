@@ -51,7 +51,7 @@ async fn deliver(state: &AppState, now: Timestamp) -> Result<(), Error> {
     for notice in state.store.claim_notices(now, NOTICE_LEASE, 100).await? {
         let (subject, body) = message(&notice);
         let smtp = &state.config.notifications;
-        match notify::send_mail(smtp, &notice.contact_email, &subject, body).await {
+        match notify::send_mail(smtp, &notice.contact_email, &subject, body, None).await {
             Ok(()) => state.store.record_notice(notice.id, now, None, None).await?,
             Err(reason) => {
                 let attempts = notice.attempts + 1;

@@ -69,17 +69,27 @@ async fn post(url: &str, body: &serde_json::Value) -> Result<(), String> {
 }
 
 async fn mail(smtp: &NotificationsConfig, to: &str, bodies: &[serde_json::Value]) -> Result<(), String> {
-    send_mail(smtp, to, &subject(bodies), text(bodies)).await
+    send_mail(smtp, to, &subject(bodies), text(bodies), None).await
 }
 
-/// Sends one plain-text e-mail through the configured relay.
-pub async fn send_mail(smtp: &NotificationsConfig, to: &str, subject: &str, body: String) -> Result<(), String> {
+/// Sends one plain-text e-mail through the configured relay; replies go to `reply_to` if given.
+pub async fn send_mail(
+    smtp: &NotificationsConfig,
+    to: &str,
+    subject: &str,
+    body: String,
+    reply_to: Option<&str>,
+) -> Result<(), String> {
     if smtp.smtp_host.is_empty() {
         return Err("no SMTP relay configured (notifications.smtp_host)".into());
     }
     let from: Mailbox = smtp.from.parse().map_err(|e| format!("notifications.smtp.from: {e}"))?;
     let to: Mailbox = to.parse().map_err(|e| format!("{to}: {e}"))?;
-    let message = Message::builder().from(from).to(to).subject(subject).body(body).map_err(|e| e.to_string())?;
+    let mut message = Message::builder().from(from).to(to).subject(subject);
+    if let Some(reply_to) = reply_to {
+        message = message.reply_to(reply_to.parse().map_err(|e| format!("reply address {reply_to}: {e}"))?);
+    }
+    let message = message.body(body).map_err(|e| e.to_string())?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let builder = if smtp.smtp_starttls {
         AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.smtp_host).map_err(|e| e.to_string())?

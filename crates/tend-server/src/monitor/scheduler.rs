@@ -59,6 +59,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 if let Err(e) = escalation::pursue(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "reminders and escalation failed");
                 }
+                if let Err(e) = crate::desk::sla::run(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "SLA clocks failed");
+                }
             }
             _ = notices.tick() => {
                 if let Err(e) = notices::run(&state, Timestamp::now()).await {
@@ -73,6 +76,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = delivery.tick() => {
                 if let Err(e) = notify::deliver_due(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "notification delivery failed");
+                }
+                if let Err(e) = crate::desk::mail::deliver(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "ticket e-mail failed");
                 }
             }
             _ = probes.tick() => {

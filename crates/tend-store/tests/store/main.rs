@@ -5,11 +5,13 @@ mod alerts;
 mod contacts;
 mod enrollment;
 mod ingest;
+mod jobs;
 mod probes;
 mod schema;
 mod tenancy;
 mod tickets;
 mod users;
+mod vault;
 
 use jiff::Timestamp;
 use tend_core::tenancy::Scope;

@@ -9,7 +9,9 @@ pub mod parse;
 pub mod probe;
 pub mod server;
 pub mod session;
+pub mod tickets;
 pub mod up;
+pub mod vault;
 
 /// Resolves on Ctrl-C or SIGTERM: how service managers and people ask tend to stop.
 pub async fn shutdown_signal() {

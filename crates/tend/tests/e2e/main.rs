@@ -4,9 +4,11 @@
 mod agent;
 mod api;
 mod cli;
+mod desk;
 mod harness;
 mod monitoring;
 mod spool;
 mod tenancy;
 mod up;
+mod vault;
 mod web;

@@ -159,14 +159,14 @@ async fn problems_notify_once_resolve_and_respect_maintenance_and_flapping() {
 }
 
 /// A real SMTP server (Debian's aiosmtpd) writing what it receives into a Maildir.
-struct SmtpSink {
+pub struct SmtpSink {
     child: std::process::Child,
-    port: u16,
+    pub port: u16,
     maildir: tempfile::TempDir,
 }
 
 impl SmtpSink {
-    fn start() -> Option<SmtpSink> {
+    pub fn start() -> Option<SmtpSink> {
         let python = "/usr/bin/python3";
         let available = std::process::Command::new(python).args(["-c", "import aiosmtpd"]).status();
         if !available.is_ok_and(|s| s.success()) {
@@ -186,7 +186,7 @@ impl SmtpSink {
     }
 
     /// The text of every message received.
-    fn messages(&self) -> Vec<String> {
+    pub fn messages(&self) -> Vec<String> {
         let mut found = Vec::new();
         for sub in ["new", "cur"] {
             let Ok(entries) = std::fs::read_dir(self.maildir.path().join("inbox").join(sub)) else { continue };

@@ -1,0 +1,301 @@
+//! Typed jobs: what a technician asks an agent to do to its host, how the agent receives a job
+//! and reports its result, and the standing authorizations of a client's contract that may
+//! allow one.
+//!
+//! Agents run only these kinds, never a command chosen by the server: the command of each kind
+//! is the agent's own configuration. `script`, the one free-form kind, runs only where the
+//! agent's configuration enables it. Public API times are RFC 3339 strings; the agent protocol
+//! speaks integer milliseconds, like reports.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest output a job result carries, in bytes; the agent keeps the start of a longer one.
+pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// Longest script a `script` job may carry, in bytes.
+pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// A clean restart through the operating system.
+    Reboot,
+    /// Stop the host and leave it off.
+    Shutdown,
+    /// A hard reset, without the operating system's consent.
+    PowerCycle,
+    /// A free-form shell script (`params.script`); refused by agents that do not enable
+    /// scripts.
+    Script,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 4] = [JobKind::Reboot, JobKind::Shutdown, JobKind::PowerCycle, JobKind::Script];
+
+    /// The name stored and sent on the wire, as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Reboot => "reboot",
+            JobKind::Shutdown => "shutdown",
+            JobKind::PowerCycle => "power_cycle",
+            JobKind::Script => "script",
+        }
+    }
+
+    /// The kind named `name`, as [`JobKind::as_str`] writes it.
+    pub fn from_name(name: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// Whether the job takes the host down, so that the agent may not live to see it end.
+    pub fn takes_host_down(self) -> bool {
+        matches!(self, JobKind::Reboot | JobKind::Shutdown | JobKind::PowerCycle)
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Authorized and waiting for the host's agent.
+    Queued,
+    /// Handed to the agent, which has not reported yet.
+    Running,
+    Succeeded,
+    Failed,
+    /// Not run: the agent's configuration forbids it, or the authorization had lapsed when the
+    /// agent came for it. The result's output says why.
+    Refused,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 5] =
+        [JobStatus::Queued, JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed, JobStatus::Refused];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Refused => "refused",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Refused)
+    }
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Job {
+    pub id: i64,
+    pub client_id: i64,
+    pub host_id: i64,
+    pub kind: JobKind,
+    /// The kind's parameters: `{}` for power actions, `{"script": "…"}` for scripts.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: serde_json::Value,
+    pub status: JobStatus,
+    /// The ticket the job belongs to: the one named when it was requested, or the one whose
+    /// authorization allowed it. None: a standing authorization allowed it.
+    pub ticket_id: Option<i64>,
+    /// The user who asked for it.
+    pub requested_by: Option<i64>,
+    pub created_at: String,
+    pub claimed_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub result: Option<JobResult>,
+}
+
+/// `POST /api/v1/hosts/{id}/jobs`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewJob {
+    pub kind: JobKind,
+    /// The ticket the work is for. Its authorization is tried first and the job is recorded on
+    /// it; without one, any open ticket of the host or a standing authorization may allow it.
+    #[serde(default)]
+    pub ticket_id: Option<i64>,
+    /// The kind's parameters; none for power actions, `{"script": "…"}` for scripts.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: serde_json::Value,
+}
+
+/// `GET /api/agent/v1/jobs/next`: a job handed to the agent, now `running`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentJob {
+    pub id: i64,
+    pub kind: JobKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: serde_json::Value,
+    pub requested_at_ms: i64,
+}
+
+/// How a job ended, as the agent reports it (`POST /api/agent/v1/jobs/{id}/result`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobResult {
+    pub ok: bool,
+    /// The command's exit code; none when it did not exit by itself (killed at its deadline,
+    /// still running when the host went down) or never started.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// What the command printed (standard output, then standard error), at most
+    /// [`MAX_OUTPUT_BYTES`]; or why the job was not run.
+    #[serde(default)]
+    pub output: String,
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// The job was not run because the agent's configuration forbids it; `ok` is false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
+}
+
+impl JobResult {
+    /// The status a job ends in with this result.
+    pub fn status(&self) -> JobStatus {
+        if self.refused {
+            JobStatus::Refused
+        } else if self.ok {
+            JobStatus::Succeeded
+        } else {
+            JobStatus::Failed
+        }
+    }
+}
+
+/// Keeps at most [`MAX_OUTPUT_BYTES`] of `text`, cut at a character boundary, with a note of
+/// what was left out.
+pub fn bounded_output(mut text: String) -> String {
+    if text.len() <= MAX_OUTPUT_BYTES {
+        return text;
+    }
+    let note = "\n[output cut at 64 KiB]";
+    let mut cut = MAX_OUTPUT_BYTES - note.len();
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(note);
+    text
+}
+
+/// An action the customer may authorize once and for all in the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorizedAction {
+    Reboot,
+    /// Also permits reboots.
+    PowerCycle,
+    Shutdown,
+    /// Jobs that may destroy data, free-form scripts included.
+    DestructiveJob,
+}
+
+/// One standing authorization of a client's contract; the contract's
+/// `standing_authorizations` column is a JSON array of them:
+///
+/// ```json
+/// [{"host_id": 12, "actions": ["reboot"],
+///   "window": {"start": "2026-01-06T22:00", "time_zone": "Europe/Paris",
+///              "duration_minutes": 120, "rrule": "FREQ=WEEKLY;BYDAY=TU"}}]
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StandingAuthorization {
+    /// The host it covers; none: every host of the client.
+    #[serde(default)]
+    pub host_id: Option<i64>,
+    pub actions: Vec<AuthorizedAction>,
+    /// When it holds; none: at any time.
+    #[serde(default)]
+    pub window: Option<RecurringWindow>,
+}
+
+/// A window in the customer's local time, once or repeated by an RFC 5545 rule, as maintenance
+/// windows are written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecurringWindow {
+    /// Local start, `YYYY-MM-DDTHH:MM`, in `time_zone`; the first occurrence if the rule
+    /// selects it, and the time of day of every occurrence.
+    pub start: String,
+    /// IANA time zone, e.g. `Europe/Paris`.
+    pub time_zone: String,
+    pub duration_minutes: i64,
+    /// e.g. `FREQ=WEEKLY;BYDAY=SA`; none: once.
+    #[serde(default)]
+    pub rrule: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde() {
+        for kind in JobKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(JobKind::from_name(kind.as_str()), Some(kind));
+        }
+        for status in JobStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+            assert_eq!(JobStatus::from_name(status.as_str()), Some(status));
+        }
+        assert_eq!(JobKind::from_name("rm -rf"), None);
+    }
+
+    #[test]
+    fn a_result_says_how_the_job_ended() {
+        let ok = JobResult { ok: true, exit_code: Some(0), ..JobResult::default() };
+        assert_eq!(ok.status(), JobStatus::Succeeded);
+        assert_eq!(JobResult::default().status(), JobStatus::Failed);
+        let refused = JobResult { refused: true, ..JobResult::default() };
+        assert_eq!(refused.status(), JobStatus::Refused);
+        assert!(!serde_json::to_string(&ok).unwrap().contains("refused"), "written only when true");
+        let read: JobResult = serde_json::from_str(r#"{"ok": false}"#).unwrap();
+        assert_eq!(read, JobResult::default());
+    }
+
+    #[test]
+    fn output_is_bounded_at_a_character_boundary() {
+        assert_eq!(bounded_output("short".into()), "short");
+        let long = "é".repeat(MAX_OUTPUT_BYTES);
+        let cut = bounded_output(long);
+        assert!(cut.len() <= MAX_OUTPUT_BYTES && cut.ends_with("[output cut at 64 KiB]"), "{}", cut.len());
+    }
+
+    #[test]
+    fn standing_authorizations_read_as_documented() {
+        let json = r#"[{"host_id": 12, "actions": ["reboot", "power_cycle"],
+            "window": {"start": "2026-01-06T22:00", "time_zone": "Europe/Paris", "duration_minutes": 120,
+                       "rrule": "FREQ=WEEKLY;BYDAY=TU"}},
+            {"actions": ["shutdown"]}]"#;
+        let read: Vec<StandingAuthorization> = serde_json::from_str(json).unwrap();
+        assert_eq!(read[0].host_id, Some(12));
+        assert_eq!(read[0].actions, vec![AuthorizedAction::Reboot, AuthorizedAction::PowerCycle]);
+        assert_eq!(read[0].window.as_ref().unwrap().rrule.as_deref(), Some("FREQ=WEEKLY;BYDAY=TU"));
+        assert_eq!(
+            read[1],
+            StandingAuthorization { host_id: None, actions: vec![AuthorizedAction::Shutdown], window: None }
+        );
+        let typo = r#"[{"actions": ["reboot"], "windows": null}]"#;
+        assert!(serde_json::from_str::<Vec<StandingAuthorization>>(typo).is_err(), "a misspelt key is refused");
+    }
+}

@@ -1,0 +1,389 @@
+//! Typed jobs on customers' hosts, and the gate in front of them.
+//!
+//! A power action or a destructive job is queued only when the customer's authorization holds
+//! for that action on that host at that instant (`tend_core::desk::authorize_action`), and it
+//! is checked again when the agent comes for the job, since a job queued inside a window may be
+//! collected after it closed. The authorizations in force are the grants of the host's open
+//! intervention tickets (their forms' power action and windows) and the standing
+//! authorizations of the client's contract. Every decision is audited, allowed or refused, with
+//! the ticket it concerns.
+//!
+//! - `agent`: the agent's long-poll for its next job and its result.
+//!
+//! Kinds map onto the domain's gated actions: reboot, shutdown and power cycle onto themselves;
+//! a free-form `script` onto a destructive job, since nothing bounds what a script does. A
+//! script must in addition be enabled in the agent's own configuration, which the server
+//! cannot see: the agent refuses it otherwise.
+//!
+//! Must not: talk to a host (agents call in), or decide which actions a grant permits (core's).
+
+pub(crate) mod agent;
+
+use jiff::civil::DateTime;
+use jiff::{SignedDuration, Timestamp};
+use tend_core::desk::{GatedAction, Grant, GrantSource, Refusal, TimeLimit, authorize_action, grant_from_intervention};
+use tend_core::maintenance::{self, WindowSchedule};
+use tend_proto::desk::TicketForm;
+use tend_proto::jobs::{
+    AuthorizedAction, JobKind, JobResult, MAX_SCRIPT_BYTES, RecurringWindow, StandingAuthorization,
+};
+use tend_store::{AuditEntry, HostRow, JobRow, Scope, TicketRow};
+use tokio::sync::Notify;
+
+use crate::{AppState, Error};
+
+/// The domain's action for a job kind (see the module documentation).
+pub fn gated_action(kind: JobKind) -> GatedAction {
+    match kind {
+        JobKind::Reboot => GatedAction::Reboot,
+        JobKind::Shutdown => GatedAction::Shutdown,
+        JobKind::PowerCycle => GatedAction::PowerCycle,
+        JobKind::Script => GatedAction::DestructiveJob,
+    }
+}
+
+fn authorized_action(action: AuthorizedAction) -> GatedAction {
+    match action {
+        AuthorizedAction::Reboot => GatedAction::Reboot,
+        AuthorizedAction::PowerCycle => GatedAction::PowerCycle,
+        AuthorizedAction::Shutdown => GatedAction::Shutdown,
+        AuthorizedAction::DestructiveJob => GatedAction::DestructiveJob,
+    }
+}
+
+const STANDING: &str = "standing_authorizations";
+
+/// The schedule of a standing authorization's window, as maintenance windows are read.
+pub fn window_schedule(window: &RecurringWindow) -> Result<WindowSchedule, Error> {
+    let start: DateTime = window
+        .start
+        .trim()
+        .parse()
+        .map_err(|e| Error::invalid_field(STANDING, format!("window start '{}': {e}", window.start)))?;
+    let rrule = window.rrule.as_deref().filter(|r| !r.trim().is_empty()).map(maintenance::parse_rrule).transpose()?;
+    let minutes = window.duration_minutes;
+    if !(1..=maintenance::MAX_DURATION.as_mins()).contains(&minutes) {
+        return Err(Error::invalid_field(
+            STANDING,
+            format!("window of {minutes} minutes: expected 1 minute to 7 days"),
+        ));
+    }
+    Ok(WindowSchedule::new(start, SignedDuration::from_mins(minutes), &window.time_zone, rrule)?)
+}
+
+/// The grant of one standing authorization.
+pub fn standing_grant(authorization: &StandingAuthorization) -> Result<Grant, Error> {
+    if authorization.actions.is_empty() {
+        return Err(Error::invalid_field(STANDING, "an authorization names at least one action"));
+    }
+    let when = match &authorization.window {
+        None => TimeLimit::Always,
+        Some(window) => TimeLimit::Recurring(window_schedule(window)?),
+    };
+    Ok(Grant {
+        source: GrantSource::Standing,
+        host_id: authorization.host_id,
+        actions: authorization.actions.iter().copied().map(authorized_action).collect(),
+        when,
+    })
+}
+
+/// Reads and checks a contract's standing authorizations as the API receives them, so that a
+/// contract is refused with the reason rather than stored with an authorization that would
+/// never hold.
+pub fn validate_standing(values: &[serde_json::Value]) -> Result<Vec<StandingAuthorization>, Error> {
+    let mut read = Vec::with_capacity(values.len());
+    for (n, value) in (1..).zip(values) {
+        let authorization: StandingAuthorization = serde_json::from_value(value.clone())
+            .map_err(|e| Error::invalid_field(STANDING, format!("authorization {n}: {e}")))?;
+        standing_grant(&authorization)
+            .map_err(|e| Error::invalid_field(STANDING, format!("authorization {n}: {e}")))?;
+        read.push(authorization);
+    }
+    Ok(read)
+}
+
+/// The grant of an open ticket's intervention form for `host_id`, if it gives one. A form that
+/// cannot be read or names another host grants nothing.
+fn ticket_grant(ticket: &TicketRow, host_id: i64) -> Option<Grant> {
+    let form: TicketForm = match serde_json::from_str(ticket.form.as_deref()?) {
+        Ok(form) => form,
+        Err(e) => {
+            tracing::warn!(ticket_id = ticket.id, error = %e, "a ticket's form cannot be read; it authorizes nothing");
+            return None;
+        }
+    };
+    let TicketForm::Intervention(form) = form else { return None };
+    if form.server.host_id.is_some_and(|named| named != host_id) {
+        return None;
+    }
+    match grant_from_intervention(ticket.id, host_id, &form) {
+        Ok(grant) => grant,
+        Err(e) => {
+            tracing::warn!(ticket_id = ticket.id, error = %e, "a ticket's form is invalid; it authorizes nothing");
+            None
+        }
+    }
+}
+
+/// The grants in force for a host of `client_id`: its open tickets' and the client's standing
+/// authorizations. Those of `preferred` (a ticket) come first, so that when it allows the
+/// action, it is the one the decision names. The caller has checked the host is in its scope.
+pub async fn grants_for_host(
+    state: &AppState,
+    client_id: i64,
+    host_id: i64,
+    preferred: Option<i64>,
+) -> Result<Vec<Grant>, Error> {
+    let mut grants: Vec<Grant> = state
+        .store
+        .open_tickets_on_host(Scope::System, host_id)
+        .await?
+        .iter()
+        .filter(|ticket| ticket.client_id == client_id)
+        .filter_map(|ticket| ticket_grant(ticket, host_id))
+        .collect();
+    grants.sort_by_key(|grant| preferred.is_none_or(|id| grant.source != GrantSource::Ticket(id)));
+    if let Some(contract) = state.store.contract(Scope::System, client_id).await? {
+        // Fails closed: an authorization that cannot be read allows nothing, and says so in the log.
+        match serde_json::from_str::<Vec<StandingAuthorization>>(&contract.standing_authorizations) {
+            Ok(standing) => {
+                for authorization in &standing {
+                    match standing_grant(authorization) {
+                        Ok(grant) => grants.push(grant),
+                        Err(e) => tracing::warn!(client_id, error = %e, "a standing authorization is ignored"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(client_id, error = %e, "the contract's standing authorizations cannot be read"),
+        }
+    }
+    Ok(grants)
+}
+
+/// Whether `kind` may run on `host` at `at`: the grant that allows it, or the refusal to show.
+pub async fn authorize_job(
+    state: &AppState,
+    host: &HostRow,
+    kind: JobKind,
+    ticket_id: Option<i64>,
+    at: Timestamp,
+) -> Result<Result<Grant, Refusal>, Error> {
+    let grants = grants_for_host(state, host.client_id, host.id, ticket_id).await?;
+    Ok(authorize_action(&grants, host.id, gated_action(kind), at).cloned())
+}
+
+/// The ticket a decision concerns: the one named, else the one whose grant allowed the action
+/// or would allow it later.
+pub fn decision_ticket(decision: &Result<Grant, Refusal>, named: Option<i64>) -> Option<i64> {
+    let source = match decision {
+        Ok(grant) => Some(grant.source),
+        Err(Refusal::OutsideWindow { source, .. }) => Some(*source),
+        Err(_) => None,
+    };
+    named.or(match source {
+        Some(GrantSource::Ticket(id)) => Some(id),
+        _ => None,
+    })
+}
+
+/// One entry of the audit trail about a job on a host.
+pub struct JobAudit<'a> {
+    pub at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub host: (i64, i64),
+    pub ticket_id: Option<i64>,
+    pub kind: JobKind,
+    pub outcome: &'a str,
+    pub detail: String,
+}
+
+/// Appends `entry` to the audit trail as action `job.<kind>`.
+pub async fn audit(state: &AppState, entry: JobAudit<'_>) -> Result<(), Error> {
+    let (client_id, host_id) = entry.host;
+    state
+        .store
+        .audit(&AuditEntry {
+            id: 0,
+            at: entry.at,
+            actor_id: entry.actor_id,
+            client_id: Some(client_id),
+            host_id: Some(host_id),
+            ticket_id: entry.ticket_id,
+            action: format!("job.{}", entry.kind.as_str()),
+            outcome: entry.outcome.to_owned(),
+            detail: entry.detail,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Checks a job's parameters and returns them as stored: none for power actions, a non-empty
+/// `script` of bounded size for scripts.
+pub fn validate_params(kind: JobKind, params: &serde_json::Value) -> Result<serde_json::Value, Error> {
+    let object = match params {
+        serde_json::Value::Null => serde_json::Map::new(),
+        serde_json::Value::Object(object) => object.clone(),
+        _ => return Err(Error::invalid_field("params", "expected an object")),
+    };
+    let allowed: &[&str] = match kind {
+        JobKind::Script => &["script"],
+        _ => &[],
+    };
+    if let Some(unknown) = object.keys().find(|key| !allowed.contains(&key.as_str())) {
+        return Err(Error::invalid_field("params", format!("a {} job takes no parameter '{unknown}'", kind.as_str())));
+    }
+    if kind == JobKind::Script {
+        let script = object.get("script").and_then(serde_json::Value::as_str).unwrap_or_default();
+        if script.trim().is_empty() {
+            return Err(Error::invalid_field("params", "a script job needs the script to run: {\"script\": \"…\"}"));
+        }
+        if script.len() > MAX_SCRIPT_BYTES {
+            return Err(Error::invalid_field("params", format!("a script is at most {MAX_SCRIPT_BYTES} bytes")));
+        }
+    }
+    Ok(serde_json::Value::Object(object))
+}
+
+/// The kind of a stored job.
+pub fn stored_kind(job: &JobRow) -> Result<JobKind, Error> {
+    JobKind::from_name(&job.kind).ok_or_else(|| Error::Internal(format!("job {}: unknown kind '{}'", job.id, job.kind)))
+}
+
+/// The result of a stored job, if it has one that can be read.
+pub fn stored_result(job: &JobRow) -> Option<JobResult> {
+    serde_json::from_str(job.result.as_deref()?).ok()
+}
+
+/// Wakes the long-polls of this process: when a job is queued (they look for it at once
+/// instead of at their next periodic look, which is how other instances find it), and when a
+/// server stops (they answer "no job" instead of holding the graceful shutdown up for the rest
+/// of their wait). Process-wide, so that it needs no place in the state: waking a poll too
+/// many costs one read.
+pub(crate) struct Wakeups;
+
+static QUEUED: Notify = Notify::const_new();
+static STOPPING: Notify = Notify::const_new();
+
+impl Wakeups {
+    pub(crate) fn job_queued() {
+        QUEUED.notify_waiters();
+    }
+
+    /// Called when a server of this process begins its graceful shutdown.
+    pub fn server_stopping() {
+        STOPPING.notify_waiters();
+    }
+}
+
+/// Wraps a server's shutdown signal so that long-polls are released when it fires.
+pub async fn releasing_long_polls(shutdown: impl Future<Output = ()>) {
+    shutdown.await;
+    Wakeups::server_stopping();
+}
+
+#[cfg(test)]
+mod tests {
+    use tend_proto::jobs::AuthorizedAction;
+
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn kinds_map_onto_gated_actions() {
+        let table = [
+            (JobKind::Reboot, GatedAction::Reboot),
+            (JobKind::Shutdown, GatedAction::Shutdown),
+            (JobKind::PowerCycle, GatedAction::PowerCycle),
+            (JobKind::Script, GatedAction::DestructiveJob),
+        ];
+        for (kind, action) in table {
+            assert_eq!(gated_action(kind), action, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_standing_authorization_holds_inside_its_recurring_window() {
+        // Saturdays 22:00–02:00 Paris time, every host of the client.
+        let weekly = StandingAuthorization {
+            host_id: None,
+            actions: vec![AuthorizedAction::Shutdown],
+            window: Some(RecurringWindow {
+                start: "2026-03-07T22:00".into(),
+                time_zone: "Europe/Paris".into(),
+                duration_minutes: 240,
+                rrule: Some("FREQ=WEEKLY;BYDAY=SA".into()),
+            }),
+        };
+        let grants = vec![standing_grant(&weekly).unwrap()];
+        let shutdown = GatedAction::Shutdown;
+        // 2026-03-28 is the Saturday before Paris moves to summer time (UTC+1 that evening).
+        assert!(authorize_action(&grants, 9, shutdown, at("2026-03-28T21:30:00Z")).is_ok());
+        assert!(authorize_action(&grants, 9, shutdown, at("2026-03-29T00:30:00Z")).is_ok(), "past midnight");
+        let refusal = authorize_action(&grants, 9, shutdown, at("2026-03-30T12:00:00Z")).unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "the standing authorization authorizes a shutdown only inside its windows; the next one starts at \
+             2026-04-04T20:00:00Z"
+        );
+        let refusal = authorize_action(&grants, 9, GatedAction::Reboot, at("2026-03-28T21:30:00Z")).unwrap_err();
+        assert!(matches!(refusal, Refusal::WrongAction { .. }), "{refusal}");
+    }
+
+    #[test]
+    fn standing_authorizations_are_checked_before_they_are_stored() {
+        let good = serde_json::json!({"host_id": 3, "actions": ["reboot"]});
+        let read = validate_standing(&[good]).unwrap();
+        assert_eq!(standing_grant(&read[0]).unwrap().when, TimeLimit::Always);
+        for (bad, says) in [
+            (serde_json::json!({"actions": []}), "at least one action"),
+            (serde_json::json!({"actions": ["format_disk"]}), "unknown variant"),
+            (
+                serde_json::json!({"actions": ["reboot"], "window": {"start": "2026-01-01T22:00",
+                    "time_zone": "Mars/Olympus", "duration_minutes": 60}}),
+                "time zone",
+            ),
+            (
+                serde_json::json!({"actions": ["reboot"], "window": {"start": "tonight",
+                    "time_zone": "UTC", "duration_minutes": 60}}),
+                "window start",
+            ),
+            (
+                serde_json::json!({"actions": ["reboot"], "window": {"start": "2026-01-01T22:00",
+                    "time_zone": "UTC", "duration_minutes": 0}}),
+                "1 minute to 7 days",
+            ),
+        ] {
+            let err = validate_standing(&[bad]).unwrap_err().to_string();
+            assert!(err.contains("authorization 1") && err.contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn params_are_checked_per_kind() {
+        assert_eq!(validate_params(JobKind::Reboot, &serde_json::Value::Null).unwrap(), serde_json::json!({}));
+        assert!(validate_params(JobKind::Reboot, &serde_json::json!({"delay": 5})).is_err());
+        assert!(validate_params(JobKind::Script, &serde_json::json!({})).is_err());
+        assert!(validate_params(JobKind::Script, &serde_json::json!([1])).is_err());
+        let script = serde_json::json!({"script": "df -h"});
+        assert_eq!(validate_params(JobKind::Script, &script).unwrap(), script);
+        let huge = serde_json::json!({"script": "x".repeat(MAX_SCRIPT_BYTES + 1)});
+        assert!(validate_params(JobKind::Script, &huge).is_err());
+    }
+
+    #[test]
+    fn a_decision_names_its_ticket() {
+        let grant =
+            Grant { source: GrantSource::Ticket(4), host_id: Some(1), actions: vec![], when: TimeLimit::Always };
+        assert_eq!(decision_ticket(&Ok(grant.clone()), None), Some(4));
+        assert_eq!(decision_ticket(&Ok(grant), Some(9)), Some(9), "the ticket named wins");
+        let later =
+            Refusal::OutsideWindow { action: GatedAction::Reboot, source: GrantSource::Ticket(5), next_start: None };
+        assert_eq!(decision_ticket(&Err(later), None), Some(5));
+        let none = Refusal::NoAuthorization { action: GatedAction::Reboot };
+        assert_eq!(decision_ticket(&Err(none), None), None);
+    }
+}
