@@ -11,6 +11,9 @@
 //! deadline; a backstop `WRAP_UP` later cuts whatever is left); it talks only to the targets
 //! the spec names (and, for HTTP, where they redirect) and never depends on the server, the
 //! store or the agent.
+//!
+//! Besides the probes, `imap::Mailbox` lends the probes' IMAP client to readers of a mailbox:
+//! the server reads customers' replies to tickets with it.
 
 mod addr;
 mod certs;
@@ -28,6 +31,8 @@ mod tls;
 mod validate;
 
 pub use error::Error;
+/// The IMAP client, for reading a mailbox outside the probes (the service desk's replies).
+pub use mail::mailbox as imap;
 pub use outcome::ProbeOutcome;
 pub use spec::{HttpMethod, HttpSpec, MailSpec, ProbeSpec, RecordType, Secret};
 

@@ -612,6 +612,9 @@ impl std::fmt::Debug for NewCredential {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevealRequest {
+    /// Required; optional here so that a request without one is refused, and audited, by the
+    /// server rather than by a parse error.
+    #[serde(default)]
     pub reason: String,
 }
 

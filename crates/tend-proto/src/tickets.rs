@@ -175,6 +175,15 @@ pub struct PriorityChange {
     pub reason: Option<String>,
 }
 
+/// Relates a ticket to something of the same client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketLink {
+    /// alert, host, maintenance or ticket.
+    pub kind: String,
+    pub id: i64,
+}
+
 /// A case with the hardware manufacturer or software vendor (L3).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -304,6 +304,16 @@ impl Store {
         self.ticket(scope, t.id).await
     }
 
+    /// Adds a host to what the ticket is about (a no-op when it is already there).
+    pub async fn add_ticket_host(&self, ticket_id: i64, host_id: i64) -> Result<()> {
+        sqlx::query("INSERT INTO ticket_hosts (ticket_id, host_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(ticket_id)
+            .bind(host_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// A ticket's history, oldest first; `public_only` for the customer's view.
     pub async fn ticket_events(&self, scope: Scope, ticket_id: i64, public_only: bool) -> Result<Vec<TicketEventRow>> {
         self.ticket(scope, ticket_id).await?;

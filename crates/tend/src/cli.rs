@@ -74,6 +74,47 @@ pub enum Command {
     /// The audit trail: reveals of credentials and other actions on customers' machines.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Jobs agents run on their host (reboot, shutdown, power cycle, script), each allowed only
+    /// by the customer's authorization for that host at that moment.
+    #[command(subcommand)]
+    Job(JobCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Ask the host's agent to run a job. Refused (exit 3, with the reason) unless an open
+    /// ticket or a standing authorization of the contract allows it on this host now.
+    #[command(after_help = "Examples:\n  tend job run web1 reboot --ticket 42\n  \
+tend job run 7 script --script 'df -h'   (runs only where the agent sets allow_scripts)")]
+    Run {
+        /// Host id or hostname.
+        host: String,
+        /// What to do; `script` runs the shell script given with --script.
+        #[arg(value_parser = ["reboot", "shutdown", "power_cycle", "script"])]
+        kind: String,
+        /// The ticket the work is for: its authorization is tried first and the job is
+        /// recorded in its history.
+        #[arg(long)]
+        ticket: Option<i64>,
+        /// The shell script of a `script` job.
+        #[arg(long, required_if_eq("kind", "script"))]
+        script: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// A host's jobs, newest first.
+    List {
+        /// Host id or hostname.
+        host: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// One job with its result.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -89,6 +89,7 @@ async fn cli_command(command: Command) -> anyhow::Result<()> {
         Command::Ticket(command) => commands::tickets::run(command).await,
         Command::Vault(command) => commands::vault::run(command).await,
         Command::Audit(command) => commands::vault::audit(command).await,
+        Command::Job(command) => commands::jobs::run(command).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{}", tend_server::Config::example());
             Ok(())

@@ -1,17 +1,18 @@
-//! A minimal IMAP4rev1 client (RFC 3501): the handful of commands a delivery probe needs, over
-//! any byte stream, plain or TLS.
+//! A minimal IMAP4rev1 client (RFC 3501): the handful of commands a delivery probe and the
+//! service desk's mailbox need, over any byte stream, plain or TLS.
 //!
 //! Written here rather than taken from a crate: the probe needs LOGIN, SELECT, SEARCH, STORE,
-//! EXPUNGE and LOGOUT, about two hundred lines over tokio, where async-imap brings its own
-//! parser stack and runtime glue. Owns the command/response exchange. Must not send a
-//! password anywhere an error message could show it: errors quote the server, never the
-//! command.
+//! EXPUNGE and LOGOUT, the desk FETCH and the tests APPEND, a few hundred lines over tokio, where
+//! async-imap brings its own parser stack and runtime glue. Owns the command/response exchange.
+//! Must not send a password anywhere an error message could show it: errors quote the server,
+//! never the command.
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// Longer than any line a probe's commands provoke; a server sending more is misbehaving.
 const MAX_LINE: u64 = 64 * 1024;
-/// Literals only appear in responses a probe does not ask for; skip them, within reason.
+/// Literals a command did not ask to keep (they appear in responses nobody asked for): skipped,
+/// within reason.
 const MAX_LITERAL: u64 = 1 << 20;
 
 /// Whether `s` can travel in a quoted string: printable ASCII only. Anything else would need a
@@ -40,6 +41,14 @@ pub(crate) struct Imap<S> {
     next_tag: u32,
 }
 
+/// One untagged response: its text with literals replaced by `{n}` markers, and the literals a
+/// command asked to keep, in order.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Response {
+    pub(crate) line: String,
+    pub(crate) literals: Vec<Vec<u8>>,
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Imap<S> {
     /// A session on a stream whose greeting was already read (after STARTTLS there is none).
     pub(crate) fn resume(stream: S) -> Imap<S> {
@@ -49,7 +58,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Imap<S> {
     /// A new connection: reads the server's greeting.
     pub(crate) async fn greet(stream: S) -> Result<Imap<S>, String> {
         let mut imap = Imap::resume(stream);
-        let greeting = imap.line().await?;
+        let greeting = imap.response(None).await?.line;
         match greeting.split_once(' ').map(|(_, rest)| rest) {
             Some(rest) if starts_with_word(rest, "OK") || starts_with_word(rest, "PREAUTH") => Ok(imap),
             _ => Err(format!("greeting: {greeting}")),
@@ -59,22 +68,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Imap<S> {
     /// Sends one command and reads up to its tagged completion. Returns the untagged lines on
     /// OK; NO and BAD become errors carrying the server's text.
     pub(crate) async fn command(&mut self, command: &str) -> Result<Vec<String>, String> {
-        let tag = format!("t{}", self.next_tag);
-        self.next_tag += 1;
-        let io = self.io.get_mut();
-        io.write_all(format!("{tag} {command}\r\n").as_bytes()).await.map_err(|e| e.to_string())?;
-        io.flush().await.map_err(|e| e.to_string())?;
-        let mut untagged = Vec::new();
+        let tag = self.send(command).await?;
+        let responses = self.complete(&tag, None).await?;
+        Ok(responses.into_iter().map(|r| r.line).collect())
+    }
+
+    /// Like [`Imap::command`], keeping the literals of the responses (a FETCH's message text)
+    /// up to `max_literal` bytes each; a longer literal fails the command.
+    pub(crate) async fn command_keeping_literals(
+        &mut self,
+        command: &str,
+        max_literal: u64,
+    ) -> Result<Vec<Response>, String> {
+        let tag = self.send(command).await?;
+        self.complete(&tag, Some(max_literal)).await
+    }
+
+    /// APPENDs `message` to `mailbox` (which must be `quotable`) as a synchronizing literal:
+    /// the message goes only after the server's go-ahead.
+    pub(crate) async fn append(&mut self, mailbox: &str, message: &[u8]) -> Result<(), String> {
+        let tag = self.send(&format!("APPEND {} {{{}}}", quote(mailbox), message.len())).await?;
         loop {
-            let line = self.line().await?;
-            if let Some(status) = line.strip_prefix(&tag).and_then(|rest| rest.strip_prefix(' ')) {
-                return if starts_with_word(status, "OK") { Ok(untagged) } else { Err(status.to_owned()) };
-            }
+            let line = self.response(None).await?.line;
             if line.starts_with('+') {
-                return Err(format!("unexpected continuation request: {line}"));
+                break;
             }
-            untagged.push(line);
+            if let Some(status) = line.strip_prefix(&tag).and_then(|rest| rest.strip_prefix(' ')) {
+                return Err(status.to_owned());
+            }
         }
+        let io = self.io.get_mut();
+        io.write_all(message).await.map_err(|e| e.to_string())?;
+        io.write_all(b"\r\n").await.map_err(|e| e.to_string())?;
+        io.flush().await.map_err(|e| e.to_string())?;
+        self.complete(&tag, None).await.map(drop)
     }
 
     /// The stream back, for a TLS upgrade after STARTTLS. Anything buffered beyond the tagged
@@ -83,8 +110,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Imap<S> {
         self.io.into_inner()
     }
 
-    /// One response line without its CRLF, literals replaced by `{n}` markers.
-    async fn line(&mut self) -> Result<String, String> {
+    /// Writes a tagged command; returns its tag.
+    async fn send(&mut self, command: &str) -> Result<String, String> {
+        let tag = format!("t{}", self.next_tag);
+        self.next_tag += 1;
+        let io = self.io.get_mut();
+        io.write_all(format!("{tag} {command}\r\n").as_bytes()).await.map_err(|e| e.to_string())?;
+        io.flush().await.map_err(|e| e.to_string())?;
+        Ok(tag)
+    }
+
+    /// The untagged responses up to the tagged completion of `tag`.
+    async fn complete(&mut self, tag: &str, keep: Option<u64>) -> Result<Vec<Response>, String> {
+        let mut untagged = Vec::new();
+        loop {
+            let response = self.response(keep).await?;
+            if let Some(status) = response.line.strip_prefix(tag).and_then(|rest| rest.strip_prefix(' ')) {
+                return if starts_with_word(status, "OK") { Ok(untagged) } else { Err(status.to_owned()) };
+            }
+            if response.line.starts_with('+') {
+                return Err(format!("unexpected continuation request: {}", response.line));
+            }
+            untagged.push(response);
+        }
+    }
+
+    /// One response line without its CRLF, literals replaced by `{n}` markers; literals are kept
+    /// (up to `keep` bytes each) or skipped.
+    async fn response(&mut self, keep: Option<u64>) -> Result<Response, String> {
+        let mut response = Response::default();
         let mut line = Vec::new();
         loop {
             let mut chunk = Vec::new();
@@ -98,17 +152,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Imap<S> {
             }
             let text = chunk.strip_suffix(b"\r\n").or_else(|| chunk.strip_suffix(b"\n")).unwrap_or(&chunk);
             line.extend_from_slice(text);
-            match literal_length(text) {
-                Some(len) if len <= MAX_LITERAL => {
-                    let skipped = tokio::io::copy(&mut (&mut self.io).take(len), &mut tokio::io::sink())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if skipped < len {
-                        return Err("connection closed inside a literal".to_owned());
-                    }
-                }
-                Some(len) => return Err(format!("a literal of {len} bytes")),
-                None => return Ok(String::from_utf8_lossy(&line).into_owned()),
+            let Some(len) = literal_length(text) else {
+                response.line = String::from_utf8_lossy(&line).into_owned();
+                return Ok(response);
+            };
+            let limit = keep.unwrap_or(MAX_LITERAL);
+            if len > limit {
+                return Err(format!("a literal of {len} bytes (at most {limit} expected)"));
+            }
+            let mut literal = Vec::new();
+            let read = if keep.is_some() {
+                (&mut self.io).take(len).read_to_end(&mut literal).await.map_err(|e| e.to_string())? as u64
+            } else {
+                tokio::io::copy(&mut (&mut self.io).take(len), &mut tokio::io::sink())
+                    .await
+                    .map_err(|e| e.to_string())?
+            };
+            if read < len {
+                return Err("connection closed inside a literal".to_owned());
+            }
+            if keep.is_some() {
+                response.literals.push(literal);
             }
         }
     }
@@ -182,6 +246,46 @@ mod tests {
         assert_eq!(listed, vec!["* LIST () \"/\" {5}".to_owned()]);
         let refused = imap.command("SELECT \"Nope\"").await.unwrap_err();
         assert_eq!(refused, "NO [NONEXISTENT] Mailbox doesn't exist");
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn keeps_the_literals_asked_for_and_appends_after_the_go_ahead() {
+        let (client, server) = duplex(4096);
+        let script: &[(&str, &str)] = &[
+            (
+                "t1 UID FETCH 7 (BODY.PEEK[]<0.11>)",
+                "* 3 FETCH (UID 7 BODY[]<0> {10}\r\nab\r\ncd\r\nef RFC822.SIZE 10)\r\n* 4 FETCH (FLAGS (\\Seen))\r\nt1 OK done\r\n",
+            ),
+            ("t2 UID FETCH 8 (BODY.PEEK[]<0.11>)", "* 5 FETCH (UID 8 BODY[]<0> {12}\r\n"),
+        ];
+        let server = tokio::spawn(serve(server, script));
+        let mut imap = Imap::greet(client).await.unwrap();
+        let fetched = imap.command_keeping_literals("UID FETCH 7 (BODY.PEEK[]<0.11>)", 11).await.unwrap();
+        assert_eq!(
+            fetched,
+            vec![
+                Response {
+                    line: "* 3 FETCH (UID 7 BODY[]<0> {10} RFC822.SIZE 10)".into(),
+                    literals: vec![b"ab\r\ncd\r\nef".to_vec()]
+                },
+                Response { line: "* 4 FETCH (FLAGS (\\Seen))".into(), literals: vec![] },
+            ]
+        );
+        let too_long = imap.command_keeping_literals("UID FETCH 8 (BODY.PEEK[]<0.11>)", 11).await.unwrap_err();
+        assert_eq!(too_long, "a literal of 12 bytes (at most 11 expected)");
+        server.await.unwrap();
+
+        let (client, server) = duplex(4096);
+        let script: &[(&str, &str)] = &[
+            ("t1 APPEND \"INBOX\" {5}", "+ Ready for literal data\r\n"),
+            ("hello", "* 1 EXISTS\r\nt1 OK [APPENDUID 1 1] Append completed.\r\n"),
+            ("t2 APPEND \"Full\" {2}", "t2 NO [OVERQUOTA] Quota exceeded\r\n"),
+        ];
+        let server = tokio::spawn(serve(server, script));
+        let mut imap = Imap::greet(client).await.unwrap();
+        imap.append("INBOX", b"hello").await.unwrap();
+        assert_eq!(imap.append("Full", b"hi").await.unwrap_err(), "NO [OVERQUOTA] Quota exceeded");
         server.await.unwrap();
     }
 

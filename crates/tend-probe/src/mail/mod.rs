@@ -8,6 +8,7 @@
 //! user had already flagged `\Deleted`, as their own client soon would).
 
 pub(crate) mod imap;
+pub mod mailbox;
 
 use crate::certs::{self, RecordingVerifier};
 use crate::outcome::{Failure, Probe, Verdict, millis, millis_f64};

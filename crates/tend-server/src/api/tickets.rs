@@ -15,7 +15,7 @@ use tend_proto::api::Problem;
 use tend_proto::desk::TicketForm;
 use tend_proto::tickets::{
     Assignment, Confirmation, Contract, NewTicket, PriorityChange, StatusChange, Ticket, TicketDetail, TicketEntry,
-    TicketText, TimeEntry, VendorCase,
+    TicketLink, TicketText, TimeEntry, VendorCase,
 };
 use tend_store::{TicketFilter, TicketRow};
 use utoipa::IntoParams;
@@ -44,6 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(log_time))
         .routes(routes!(change_priority))
         .routes(routes!(vendor_case))
+        .routes(routes!(link))
         .routes(routes!(confirm_by_link))
         .routes(routes!(get_contract, put_contract))
 }
@@ -323,6 +324,20 @@ async fn vendor_case(
     ApiJson(body): ApiJson<VendorCase>,
 ) -> Result<Json<Ticket>, Error> {
     act(&state, &caller, id, Action::Vendor(body)).await
+}
+
+/// Relate the ticket to an alert, a host, a maintenance window or another ticket (staff).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/links", tag = "desk", security(("token" = [])),
+    params(("id" = i64, Path, description = "Ticket id")), request_body = TicketLink,
+    responses((status = 200, body = Ticket), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn link(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<TicketLink>,
+) -> Result<Json<Ticket>, Error> {
+    let kind = parse("kind", &body.kind)?;
+    act(&state, &caller, id, Action::Link { kind, id: body.id }).await
 }
 
 /// The signed link of a resolution e-mail: confirms the fix without logging in. The token is the

@@ -168,7 +168,7 @@ async fn reveal_credential(
     if row.purged_at.is_some() {
         let why = "it was purged when its ticket closed; ask the customer to give it again";
         audit(&state, &caller, Some(&row), row.ticket_id, "vault.reveal", "refused", refuse(why)).await?;
-        let detail = format!("credential {id} was purged when its ticket closed; ask the customer to give it again");
+        let detail = format!("credential {id}: {why}");
         return Ok(problem_response(problem(StatusCode::GONE, "gone", "Gone", detail, None)));
     }
     if reason.is_empty() {

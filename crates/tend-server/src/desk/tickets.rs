@@ -55,6 +55,18 @@ pub enum Action {
     Time { minutes: u32, note: String },
     Priority { impact: Impact, urgency: Urgency, priority: Option<Priority>, reason: Option<String> },
     Vendor(VendorCase),
+    /// Relates the ticket to an alert, a host (which then counts as one of the ticket's hosts),
+    /// a maintenance window or another ticket of the same client.
+    Link { kind: LinkKind, id: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    Alert,
+    Host,
+    Maintenance,
+    Ticket,
 }
 
 /// A desk enum from its wire name, refused with the field's name.
@@ -363,8 +375,35 @@ async fn change(
                 .transpose()?;
             events.push(event(who, now, "vendor", serde_json::to_value(&case).unwrap_or_default(), false));
         }
+        Action::Link { kind, id } => {
+            who.require_staff("links are the provider's")?;
+            link_target(state, ticket, kind, id).await?;
+            events.push(event(who, now, "link", json!({ "kind": kind, "id": id }), false));
+        }
     }
     Ok(events)
+}
+
+/// Checks that the target of a link exists and belongs to the ticket's client; a host joins the
+/// ticket's hosts.
+async fn link_target(state: &AppState, ticket: &TicketRow, kind: LinkKind, id: i64) -> Result<(), Error> {
+    let client = Scope::Client(ticket.client_id);
+    match kind {
+        LinkKind::Alert => drop(state.store.alert(client, id).await?),
+        LinkKind::Host => {
+            state.store.host(client, id).await?;
+            state.store.add_ticket_host(ticket.id, id).await?;
+        }
+        LinkKind::Maintenance => {
+            let windows = state.store.maintenance_windows(client, None).await?;
+            if !windows.iter().any(|w| w.id == id) {
+                return Err(Error::NotFound(format!("maintenance window {id} not found")));
+            }
+        }
+        LinkKind::Ticket if id == ticket.id => return Err(Error::invalid_field("id", "a ticket cannot link to itself")),
+        LinkKind::Ticket => drop(state.store.ticket(client, id).await?),
+    }
+    Ok(())
 }
 
 /// A status change the domain allows, with its timestamps.

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod clients;
 pub mod enroll_token;
 pub mod hosts;
+pub mod jobs;
 pub mod monitoring;
 pub mod parse;
 pub mod probe;

@@ -228,3 +228,49 @@ async fn monitoring_from_the_command_line() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn tickets_from_the_command_line() {
+    each_backend(|db| async move {
+        let server = Server::start(&db).await;
+        let login = cli(&server, &["login", "--server", &server.url, "--user", "admin", "--password-stdin"]);
+        assert!(run_with_input(login, &format!("{ADMIN_PASSWORD}\n")).await.status.success());
+        let (_, token) = server.client_with_token("acme", 1).await;
+        let hash = tend_server::auth::hash_secret(&token);
+        let secret_hash = tend_server::auth::hash_secret("tnd_a_cli-desk");
+        server.store.enroll_agent(&hash, "db1", None, &secret_hash, crate::harness::now()).await.unwrap();
+
+        let filed = run(cli(&server, &[
+            "ticket", "new", "--client", "acme", "--subject", "backups slow", "--host", "db1", "--impact", "low",
+        ]))
+        .await;
+        assert!(filed.status.success(), "{}", text(&filed.stderr));
+        assert!(text(&filed.stdout).contains("Filed ticket #") && text(&filed.stdout).contains("P4"), "{}", text(&filed.stdout));
+        let listed: serde_json::Value =
+            serde_json::from_slice(&run(cli(&server, &["ticket", "list", "--json"])).await.stdout).unwrap();
+        let id = listed[0]["id"].to_string();
+        let table = text(&run(cli(&server, &["ticket", "list"])).await.stdout);
+        assert!(table.contains("backups slow") && table.contains("SLA LEFT") && table.contains("running"), "{table}");
+
+        let escalate = run(cli(&server, &["ticket", "escalate", &id, "needs a database specialist"])).await;
+        assert!(escalate.status.success(), "{}", text(&escalate.stderr));
+        let shown: serde_json::Value =
+            serde_json::from_slice(&run(cli(&server, &["ticket", "show", &id, "--json"])).await.stdout).unwrap();
+        assert_eq!(shown["ticket"]["support_level"], "L2");
+        let human = text(&run(cli(&server, &["ticket", "show", &id])).await.stdout);
+        assert!(human.contains("escalated (internal)") && human.contains("SLA standard"), "{human}");
+
+        let form = r#"{"kind":"os_reinstall","host_id":1,"os":"Debian","version":"12"}"#;
+        let refused = run(cli(&server, &["ticket", "new", "--client", "acme", "--kind", "os_reinstall", "--subject", "reinstall", "--form", form])).await;
+        assert_eq!(refused.status.code(), Some(6), "{}", text(&refused.stderr));
+        assert!(text(&refused.stderr).contains("erase"), "{}", text(&refused.stderr));
+
+        let resolved = run(cli(&server, &["ticket", "resolve", &id, "tuned the backup window"])).await;
+        assert!(text(&resolved.stdout).contains("resolved"), "{}", text(&resolved.stderr));
+        let confirm = run(cli(&server, &["ticket", "confirm", &id, "--rating", "5"])).await;
+        assert_eq!(confirm.status.code(), Some(3), "only the customer confirms: {}", text(&confirm.stderr));
+        server.stop().await;
+        db
+    })
+    .await;
+}

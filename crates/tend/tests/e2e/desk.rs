@@ -168,6 +168,10 @@ async fn a_resolved_ticket_closes_when_the_customer_confirms() {
         let empty = tech.post(&path("escalate"), &json!({ "text": "  " })).await;
         assert_eq!(empty.problem().field.as_deref(), Some("note"), "escalation needs its note");
 
+        let linked: Ticket = tech.post_ok(&path("links"), &json!({ "kind": "host", "id": host_id })).await;
+        assert_eq!(linked.host_ids, vec![host_id]);
+        let elsewhere = tech.post(&path("links"), &json!({ "kind": "ticket", "id": filed.id + 1000 })).await;
+        assert_eq!(elsewhere.status, 404);
         let resolved: Ticket = tech.post_ok(&path("status"), &json!({ "status": "resolved", "note": "created" })).await;
         assert_eq!(resolved.status, "resolved");
         assert_eq!(tech.post(&path("confirm"), &json!({})).await.status, 403, "only the customer confirms");

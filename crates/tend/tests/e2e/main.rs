@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod desk;
 mod harness;
+mod jobs;
 mod monitoring;
 mod spool;
 mod tenancy;

@@ -171,7 +171,7 @@ async fn vault_reveals_only_to_the_assigned_technician_audits_every_attempt_and_
         assert_eq!(refused.detail, "you are not assigned to an open ticket on this host");
         // Neither the customer, nor the assignee without a reason.
         assert_eq!(customer.post(&reveal, &json!({ "reason": "mine" })).await.problem().status, 403);
-        let no_reason = bob.post(&reveal, &json!({ "reason": "  " })).await.problem();
+        let no_reason = bob.post(&reveal, &json!({})).await.problem();
         assert_eq!((no_reason.status, no_reason.field.as_deref()), (422, Some("reason")));
 
         // The assignee gets the secret, under the ticket.
