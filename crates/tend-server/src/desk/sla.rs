@@ -1,6 +1,7 @@
 //! SLA clocks from a ticket's history, and the timer that acts on them: a warning tells the
 //! ticket's level, a breach escalates the ticket to the next level and tells it and the
-//! manager; resolved tickets the customer left unanswered close by themselves.
+//! manager; resolved tickets the customer left unanswered close by themselves; a vendor's
+//! follow-up date adds a reminder note to the ticket, once per date.
 //!
 //! The clocks are `tend_core::desk::clocks` over the stored history, so a change of priority or
 //! policy recomputes them without losing paused time. Each alarm is recorded once per ticket,
@@ -97,6 +98,7 @@ async fn check(state: &AppState, ticket: &TicketRow, now: Timestamp) -> Result<(
         .await?;
         return Ok(());
     }
+    vendor_follow_up(state, ticket, now).await?;
     let history = state.store.ticket_events(Scope::System, ticket.id, false).await?;
     let Some(clocks) = clocks_of(&history, &contract.sla, now) else { return Ok(()) };
     for alarm in desk::alarms(&clocks) {
@@ -110,6 +112,19 @@ async fn check(state: &AppState, ticket: &TicketRow, now: Timestamp) -> Result<(
         }
         mail::sla_alarm(state, &current, clock, level, now).await?;
     }
+    Ok(())
+}
+
+/// The day to chase the vendor has come: the ticket's level is told once per follow-up date.
+async fn vendor_follow_up(state: &AppState, ticket: &TicketRow, now: Timestamp) -> Result<(), Error> {
+    let Some(due) = ticket.vendor_follow_up.filter(|due| *due <= now) else { return Ok(()) };
+    if !state.store.record_sla_alarm(ticket.id, "vendor_follow_up", &due.to_string(), now).await? {
+        return Ok(());
+    }
+    let vendor = ticket.vendor.as_deref().unwrap_or("the vendor");
+    let case = ticket.vendor_case.as_deref().unwrap_or("no case number");
+    let note = format!("Follow up with {vendor} ({case}) today.");
+    tickets::act(state, Who::system(), ticket.id, Action::Note(note), now).await?;
     Ok(())
 }
 

@@ -168,6 +168,14 @@ async fn a_resolved_ticket_closes_when_the_customer_confirms() {
         let empty = tech.post(&path("escalate"), &json!({ "text": "  " })).await;
         assert_eq!(empty.problem().field.as_deref(), Some("note"), "escalation needs its note");
 
+        let vendor = json!({ "vendor": "Dell", "case_number": "SR-1234", "follow_up": "2020-01-01T00:00:00Z" });
+        let body = Some(vendor.to_string().into_bytes());
+        assert_eq!(tech.request(reqwest::Method::PUT, &path("vendor"), body).await.status, 200);
+        eventually(Duration::from_secs(20), "the vendor follow-up reminder", || async {
+            let detail: TicketDetail = tech.get_ok(&format!("/api/v1/tickets/{}", filed.id)).await;
+            detail.history.iter().any(|e| e.body["text"].as_str().is_some_and(|t| t.contains("SR-1234"))).then_some(())
+        })
+        .await;
         let linked: Ticket = tech.post_ok(&path("links"), &json!({ "kind": "host", "id": host_id })).await;
         assert_eq!(linked.host_ids, vec![host_id]);
         let elsewhere = tech.post(&path("links"), &json!({ "kind": "ticket", "id": filed.id + 1000 })).await;
