@@ -10,6 +10,7 @@ pub mod desk;
 pub mod enrollment;
 pub mod heartbeat;
 pub mod maintenance;
+pub mod patching;
 pub mod tenancy;
 
 mod error;

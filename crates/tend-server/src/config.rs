@@ -54,8 +54,9 @@ impl fmt::Debug for VaultConfig {
     }
 }
 
-/// The service desk's mail: where customers' replies go and who hears of SLA breaches.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// The service desk's mail: where customers' replies go, the mailbox they are read from, and who
+/// hears of SLA breaches.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeskConfig {
     /// The desk's address, e.g. "support@provider.example": ticket e-mails are answered to
@@ -63,6 +64,45 @@ pub struct DeskConfig {
     pub reply_address: String,
     /// Told of every SLA breach, besides the channels of the ticket's new support level.
     pub manager_email: String,
+    /// The IMAP server holding the mailbox that `reply_address` delivers to; its replies land on
+    /// their tickets. Empty: replies by e-mail are not read.
+    pub imap_host: String,
+    pub imap_port: u16,
+    /// Implicit TLS (IMAPS); off only for a server on the same host.
+    pub imap_tls: bool,
+    pub imap_username: String,
+    pub imap_password: String,
+    pub imap_mailbox: String,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        DeskConfig {
+            reply_address: String::new(),
+            manager_email: String::new(),
+            imap_host: String::new(),
+            imap_port: 993,
+            imap_tls: true,
+            imap_username: String::new(),
+            imap_password: String::new(),
+            imap_mailbox: "INBOX".into(),
+        }
+    }
+}
+
+impl fmt::Debug for DeskConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeskConfig")
+            .field("reply_address", &self.reply_address)
+            .field("manager_email", &self.manager_email)
+            .field("imap_host", &self.imap_host)
+            .field("imap_port", &self.imap_port)
+            .field("imap_tls", &self.imap_tls)
+            .field("imap_username", &self.imap_username)
+            .field("imap_password", &if self.imap_password.is_empty() { "" } else { "<set>" })
+            .field("imap_mailbox", &self.imap_mailbox)
+            .finish()
+    }
 }
 
 /// How notifications leave: the SMTP relay for e-mail channels.
@@ -247,6 +287,22 @@ impl Config {
                 return invalid(key, "expected a duration such as 30m, 1h or 0s");
             }
         }
+        if !self.desk.imap_host.is_empty() {
+            if self.desk.imap_port == 0 {
+                return invalid("desk.imap_port", "must be a port number");
+            }
+            // IMAP quoted strings carry printable ASCII only; anything else would fail at every poll.
+            let printable = |s: &str| !s.is_empty() && s.bytes().all(|b| (0x20..0x7f).contains(&b));
+            for (key, value) in [
+                ("desk.imap_username", &self.desk.imap_username),
+                ("desk.imap_password", &self.desk.imap_password),
+                ("desk.imap_mailbox", &self.desk.imap_mailbox),
+            ] {
+                if !printable(value) {
+                    return invalid(key, "required with desk.imap_host; printable ASCII only");
+                }
+            }
+        }
         if !self.vault.key.is_empty() && crate::vault::parse_key(&self.vault.key).is_err() {
             return invalid("vault.key", "expected 32 bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)");
         }
@@ -412,5 +468,27 @@ mod tests {
     fn debug_hides_the_database_url() {
         let config = Config { database_url: "postgres://u:pw@h/db".into(), ..Config::default() };
         assert!(!format!("{config:?}").contains("pw"));
+    }
+
+    #[test]
+    fn the_inbound_imap_mailbox_is_checked_and_its_password_hidden() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("TEND_DESK_IMAP_HOST", "imap.provider.test"),
+                ("TEND_DESK_IMAP_USERNAME", "support"),
+                ("TEND_DESK_IMAP_PASSWORD", "imap-hunter2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (config.desk.imap_port, config.desk.imap_tls, config.desk.imap_mailbox.as_str()),
+            (993, true, "INBOX")
+        );
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("imap-hunter2") && shown.contains("imap_password: \"<set>\""), "{shown}");
+
+        let err = Config::load(None, env(&[("TEND_DESK_IMAP_HOST", "imap.provider.test")])).unwrap_err().to_string();
+        assert!(err.contains("desk.imap_username"), "{err}");
     }
 }

@@ -84,7 +84,8 @@ async fn create_job(
     let entry = |outcome, detail| JobAudit {
         at: now,
         actor_id: Some(caller.user.id),
-        host: (host.client_id, host.id),
+        client_id: host.client_id,
+        host_id: host.id,
         ticket_id,
         kind: new.kind,
         outcome,

@@ -146,7 +146,7 @@ pub fn to_wire(client_id: i64, contract: &Contract, updated_at: Option<String>) 
         services: contract.services.clone(),
         support_levels: contract.support_levels.clone(),
         sla_policy: serde_json::to_value(&contract.sla).unwrap_or_default(),
-        priority_matrix: serde_json::to_value(&contract.matrix).ok(),
+        priority_matrix: serde_json::to_value(contract.matrix).ok(),
         standing_authorizations: contract.standing_authorizations.clone(),
         auto_close_days: u32::try_from(contract.auto_close_after.as_hours() / 24).unwrap_or(7),
         keep_credentials: contract.keep_credentials,

@@ -20,8 +20,10 @@ async fn customer_addresses(state: &AppState, ticket: &TicketRow) -> Result<Vec<
     Ok(contacts.into_iter().map(|c| c.email).collect())
 }
 
+/// The reference carries the ticket's token too, so a reply whose mail client dropped the
+/// Reply-To address still finds its ticket.
 fn subject(ticket: &TicketRow, what: &str) -> String {
-    format!("[tend #{}] {what}: {}", ticket.id, ticket.subject)
+    format!("[tend #{} ref:{}] {what}: {}", ticket.id, ticket.reply_token, ticket.subject)
 }
 
 /// The signed link that lets the customer confirm or reopen without logging in.

@@ -9,9 +9,11 @@
 //! - `tickets`: filing and changing tickets; every change also recomputes the SLA deadline.
 //! - `sla`: the timer that raises SLA warnings and breaches, escalates, and auto-closes.
 //! - `mail`: ticket e-mail to the requester and contacts.
+//! - `inbound`: customers' e-mail replies, read from the desk's IMAP mailbox onto their tickets.
 //! - `incidents`: firing alerts open or update incident tickets; recovery resolves them.
 
 pub mod contract;
+pub mod inbound;
 pub mod incidents;
 pub mod mail;
 pub mod sla;

@@ -270,6 +270,10 @@ pub async fn act(
         .update_ticket(who.scope, before.updated_at, &TicketChange { ticket, events: events.clone() })
         .await?;
     mail::ticket_changed(state, &stored, &events, now).await?;
+    // Credentials given for the ticket go with it, unless the contract keeps them.
+    if stored.status == "closed" && before.status != "closed" {
+        crate::vault::purge_after_close(state, &stored).await?;
+    }
     Ok(stored)
 }
 

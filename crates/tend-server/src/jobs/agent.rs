@@ -106,7 +106,8 @@ async fn claim_authorized(state: &AppState, agent: &AgentIdentity) -> Result<Opt
         let entry = JobAudit {
             at: now,
             actor_id: None,
-            host: (host.client_id, host.id),
+            client_id: host.client_id,
+            host_id: host.id,
             ticket_id: decision_ticket(&decision, job.ticket_id),
             kind,
             outcome: "refused",
@@ -160,7 +161,8 @@ async fn job_result(
         let entry = JobAudit {
             at: now,
             actor_id: None,
-            host: (agent.client_id, agent.host_id),
+            client_id: agent.client_id,
+            host_id: agent.host_id,
             ticket_id: finished.ticket_id,
             kind,
             outcome: result.status().as_str(),

@@ -67,6 +67,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 if let Err(e) = notices::run(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "maintenance notices failed");
                 }
+                if let Err(e) = crate::desk::inbound::poll(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "reading replies from the desk's mailbox failed");
+                }
             }
             _ = forecasts.tick() => {
                 if let Err(e) = forecast::run(&state, Timestamp::now()).await {

@@ -6,6 +6,7 @@
 
 mod dashboard;
 mod login;
+mod portal;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", axum::routing::post(login::logout))
         .route("/static/tend.css", get(stylesheet))
+        .merge(portal::router())
 }
 
 async fn stylesheet() -> Response {

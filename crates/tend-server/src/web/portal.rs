@@ -157,7 +157,8 @@ fn problem(error: Error, rename: &dyn Fn(&str) -> String) -> Result<Problem, Pag
         Error::Invalid { detail, field: None } => general(detail, StatusCode::UNPROCESSABLE_ENTITY),
         Error::Refused(tend_core::Error::Invalid { field, reason })
         | Error::Store(Store::Refused(tend_core::Error::Invalid { field, reason })) => field_problem(field, reason),
-        Error::Refused(tend_core::Error::Forbidden(why)) | Error::Store(Store::Refused(tend_core::Error::Forbidden(why))) => {
+        Error::Refused(tend_core::Error::Forbidden(why))
+        | Error::Store(Store::Refused(tend_core::Error::Forbidden(why))) => {
             general(why.to_owned(), StatusCode::FORBIDDEN)
         }
         Error::Store(Store::Conflict(why)) => general(why, StatusCode::CONFLICT),
@@ -204,7 +205,8 @@ impl From<Error> for PageError {
         match error {
             Error::NotFound(_) | Error::Store(Store::NotFound(_)) => PageError::not_found(),
             Error::Unauthorized(_) => PageError::Redirect("/login"),
-            Error::Refused(tend_core::Error::Forbidden(why)) | Error::Store(Store::Refused(tend_core::Error::Forbidden(why))) => {
+            Error::Refused(tend_core::Error::Forbidden(why))
+            | Error::Store(Store::Refused(tend_core::Error::Forbidden(why))) => {
                 PageError::page(StatusCode::FORBIDDEN, "Not allowed", sentence(why))
             }
             Error::BadRequest(why) | Error::Invalid { detail: why, .. } => {
@@ -321,7 +323,10 @@ mod tests {
             reason: "required: acknowledge that reinstalling erases all data on the server".into(),
         });
         let problem = problem(refused, &|f| f.to_owned()).ok().unwrap();
-        assert_eq!(problem.on("erase_acknowledged"), Some("Required: acknowledge that reinstalling erases all data on the server."));
+        assert_eq!(
+            problem.on("erase_acknowledged"),
+            Some("Required: acknowledge that reinstalling erases all data on the server.")
+        );
         assert_eq!(problem.on("os"), None);
         let renamed = problem_of_text(Error::invalid_field("text", "text must not be empty"));
         assert_eq!((renamed.field.as_deref(), renamed.anchor().as_str()), (Some("reason"), "reason"));
@@ -334,11 +339,8 @@ mod tests {
 
     #[test]
     fn fields_keep_repeated_values() {
-        let mut fields = Fields(vec![
-            ("host_ids".into(), "1".into()),
-            ("host_ids".into(), "3".into()),
-            ("os".into(), "  ".into()),
-        ]);
+        let mut fields =
+            Fields(vec![("host_ids".into(), "1".into()), ("host_ids".into(), "3".into()), ("os".into(), "  ".into())]);
         assert_eq!(fields.all("host_ids").collect::<Vec<_>>(), ["1", "3"]);
         assert!(fields.has("host_ids", "3") && !fields.has("host_ids", "2"));
         assert_eq!((fields.get("os"), fields.given("os"), fields.get("missing")), ("  ", None, ""));

@@ -15,8 +15,10 @@ use tend_store::{AuditEntry, NewTicketEvent, Scope, TicketChange, TicketRow};
 
 use crate::harness::{ADMIN_PASSWORD, Server, each_backend, eventually, now, run, signal, tend, text, wait_exit};
 
-/// An agent whose power commands only record that they were called, in `calls`.
+/// An agent whose power commands only record that they were called, in `calls`. Its state
+/// lives apart from the server's directory, so that it outlives the server.
 struct RecordingAgent {
+    dir: tempfile::TempDir,
     child: Child,
     log: PathBuf,
     calls: PathBuf,
@@ -25,7 +27,8 @@ struct RecordingAgent {
 
 impl RecordingAgent {
     async fn enroll_and_start(server: &Server, token: &str) -> RecordingAgent {
-        let state_dir = server.state_dir("agent");
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join("state");
         let mut enroll = tend(server.dir.path());
         enroll.args(["agent", "enroll", "--server", &server.url, "--token", token, "--state-dir"]).arg(&state_dir);
         let output = run(enroll).await;
@@ -33,9 +36,9 @@ impl RecordingAgent {
         let stdout = text(&output.stdout);
         let host_id = stdout.split("(host ").nth(1).and_then(|rest| rest.split(')').next()).unwrap().parse().unwrap();
 
-        let calls = server.dir.path().join("calls");
+        let calls = dir.path().join("calls");
         let record = |what: &str| format!(r#"["/bin/sh", "-c", "echo {what} >> '{}'"]"#, calls.display());
-        let config = server.dir.path().join("agent.toml");
+        let config = dir.path().join("agent.toml");
         let mut file = File::create(&config).unwrap();
         writeln!(file, "[jobs]").unwrap();
         writeln!(file, "reboot_command = {}", record("rebooted")).unwrap();
@@ -46,7 +49,7 @@ impl RecordingAgent {
         let mut command = tend(server.dir.path());
         command.args(["agent", "run", "--interval", "10", "--config"]).arg(&config).arg("--state-dir").arg(&state_dir);
         command.stdout(Stdio::null()).stderr(File::create(&log).unwrap());
-        RecordingAgent { child: command.spawn().expect("agent starts"), log, calls, host_id }
+        RecordingAgent { child: command.spawn().expect("agent starts"), dir, log, calls, host_id }
     }
 
     fn calls(&self) -> String {
@@ -57,7 +60,7 @@ impl RecordingAgent {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    async fn stop(mut self) {
+    async fn stop(&mut self) {
         signal(&self.child, "TERM");
         let status = wait_exit(&mut self.child, Duration::from_secs(15)).await;
         assert!(status.success(), "agent exit {status:?}: {}", self.log());
@@ -151,7 +154,7 @@ async fn a_reboot_is_refused_before_the_customers_window_and_runs_inside_it() {
     each_backend(|db| async move {
         let server = Server::start(&db).await;
         let (client_id, token) = server.client_with_token("acme", 1).await;
-        let agent = RecordingAgent::enroll_and_start(&server, &token).await;
+        let mut agent = RecordingAgent::enroll_and_start(&server, &token).await;
         let host = agent.host_id;
         let jobs = format!("/api/v1/hosts/{host}/jobs");
 
@@ -242,8 +245,11 @@ async fn a_reboot_is_refused_before_the_customers_window_and_runs_inside_it() {
         let listed: Vec<Job> = serde_json::from_slice(&listed.stdout).unwrap();
         assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![job.id]);
 
-        agent.stop().await;
+        // A server stopping answers the agent's pending long-poll rather than wait it out.
+        let stopping = std::time::Instant::now();
         server.stop().await;
+        assert!(stopping.elapsed() < Duration::from_secs(10), "stopping took {:?}", stopping.elapsed());
+        agent.stop().await;
         db
     })
     .await;
@@ -258,7 +264,7 @@ async fn the_contracts_standing_authorization_allows_a_shutdown_in_its_window_an
     each_backend(|db| async move {
         let server = Server::start(&db).await;
         let (client_id, token) = server.client_with_token("acme", 1).await;
-        let agent = RecordingAgent::enroll_and_start(&server, &token).await;
+        let mut agent = RecordingAgent::enroll_and_start(&server, &token).await;
         let host = agent.host_id;
         let jobs = format!("/api/v1/hosts/{host}/jobs");
         let shutdown = serde_json::json!({ "kind": "shutdown" });
@@ -304,7 +310,7 @@ async fn the_contracts_standing_authorization_allows_a_shutdown_in_its_window_an
         set_standing(&server, client_id, serde_json::json!([{ "host_id": host, "actions": ["shutdown"] }])).await;
         let waiting: Job = server.admin.post_ok(&jobs, &shutdown).await;
         set_standing(&server, client_id, serde_json::json!([])).await;
-        let answer = as_agent(&server).get("/api/agent/v1/jobs/next").await;
+        let answer = as_agent(&server, &agent).get("/api/agent/v1/jobs/next").await;
         assert_eq!(answer.status, 204, "{}", answer.body);
         let lapsed: Job = server.admin.get_ok(&format!("/api/v1/jobs/{}", waiting.id)).await;
         assert_eq!(lapsed.status, JobStatus::Refused);
@@ -317,10 +323,10 @@ async fn the_contracts_standing_authorization_allows_a_shutdown_in_its_window_an
     .await;
 }
 
-/// The API as the enrolled agent of this test's state directory.
-fn as_agent(server: &Server) -> crate::harness::Api {
-    let identity: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(server.state_dir("agent").join("agent.json")).unwrap()).unwrap();
+/// The API as `agent`, with its credential.
+fn as_agent(server: &Server, agent: &RecordingAgent) -> crate::harness::Api {
+    let identity = std::fs::read_to_string(agent.dir.path().join("state/agent.json")).unwrap();
+    let identity: serde_json::Value = serde_json::from_str(&identity).unwrap();
     crate::harness::Api::anonymous(&server.url).with_token(identity["credential"].as_str().unwrap())
 }
 

@@ -14,10 +14,10 @@ use tend_store::{MaintenanceWindowRow, TicketFilter, TicketRow};
 
 use super::request::KINDS;
 use super::{Customer, PageError, ago, duration_text, kind_text, status_text, time_text};
+use crate::AppState;
 use crate::desk::{contract, sla};
 use crate::monitor::scheduler::schedule_of;
 use crate::web::render;
-use crate::AppState;
 
 /// Hosts shown until the portal paginates; a client with more uses the API.
 const HOSTS_SHOWN: u32 = 500;
@@ -216,7 +216,9 @@ pub(super) fn clock_text(clock: &Clock, now: Timestamp) -> (String, &'static str
             Some(_) => (format!("missed by {}", duration_text(remaining)), "breached"),
             None => (format!("overdue by {}", duration_text(remaining)), "breached"),
         },
-        ClockState::Paused => (format!("paused while we wait for your answer; {} left", duration_text(remaining)), "paused"),
+        ClockState::Paused => {
+            (format!("paused while we wait for your answer; {} left", duration_text(remaining)), "paused")
+        }
         ClockState::Running | ClockState::Warning => {
             let state = if clock.state == ClockState::Warning { "warning" } else { "ok" };
             let due = clock

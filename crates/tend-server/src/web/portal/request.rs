@@ -83,7 +83,7 @@ const URGENCIES: &[Choice] = &[
     Choice { value: "low", label: "Low", explanation: "It can wait for a convenient moment." },
 ];
 
-const POWER_ACTIONS: &[Choice] = &[
+pub(super) const POWER_ACTIONS: &[Choice] = &[
     Choice {
         value: "none",
         label: "None: the server keeps running",
@@ -109,7 +109,7 @@ const POWER_ACTIONS: &[Choice] = &[
     },
 ];
 
-const BACKUP_STATEMENTS: &[Choice] = &[
+pub(super) const BACKUP_STATEMENTS: &[Choice] = &[
     Choice {
         value: "current_backup_exists",
         label: "I confirm a current backup of all critical data exists.",
@@ -124,7 +124,7 @@ const BACKUP_STATEMENTS: &[Choice] = &[
     },
 ];
 
-const DOWNTIMES: &[Choice] = &[
+pub(super) const DOWNTIMES: &[Choice] = &[
     Choice {
         value: "acceptable_now",
         label: "As soon as the technician is ready",
@@ -137,7 +137,7 @@ const DOWNTIMES: &[Choice] = &[
     },
 ];
 
-const COMPONENTS: &[Choice] = &[
+pub(super) const COMPONENTS: &[Choice] = &[
     Choice { value: "disk", label: "Disk", explanation: "" },
     Choice { value: "ram", label: "Memory module (RAM)", explanation: "" },
     Choice { value: "psu", label: "Power supply", explanation: "" },
@@ -206,10 +206,6 @@ impl RequestPage {
 
     fn checked(&self, name: &str, value: &str) -> bool {
         self.fields.has(name, value)
-    }
-
-    fn chose_host(&self, name: &str, id: &i64) -> bool {
-        self.fields.has(name, &id.to_string())
     }
 
     fn error(&self, field: &str) -> Option<&str> {
@@ -382,11 +378,10 @@ fn intervention(fields: &Fields, own: &Own) -> Result<InterventionForm, Error> {
     let access_credential_id = match fields.given("access_credential_id") {
         None => None,
         Some(text) => {
-            let credential = text
-                .parse::<i64>()
-                .ok()
-                .and_then(|id| own.credentials.iter().find(|c| c.id == id))
-                .ok_or_else(|| Error::invalid_field("access_credential_id", "choose one of the stored credentials"))?;
+            let credential =
+                text.parse::<i64>().ok().and_then(|id| own.credentials.iter().find(|c| c.id == id)).ok_or_else(
+                    || Error::invalid_field("access_credential_id", "choose one of the stored credentials"),
+                )?;
             if server.host_id.is_some_and(|host| host != credential.host_id) {
                 return Err(Error::invalid_field(
                     "access_credential_id",
@@ -460,11 +455,17 @@ fn windows(fields: &Fields, field: &str) -> Result<Vec<TimeRange>, Error> {
     }
     let zone_name = fields.given("time_zone").unwrap_or("UTC");
     let zone = TimeZone::get(zone_name).map_err(|_| {
-        Error::invalid_field("time_zone", format!("'{zone_name}' is not a known time zone, such as UTC or Europe/Paris"))
+        Error::invalid_field(
+            "time_zone",
+            format!("'{zone_name}' is not a known time zone, such as UTC or Europe/Paris"),
+        )
     })?;
     let instant = |n: usize, which: &str, text: &str| -> Result<String, Error> {
         let refused = || {
-            Error::invalid_field(field, format!("window {n}: the {which} '{text}' is not a date and time such as 2026-03-28T22:00"))
+            Error::invalid_field(
+                field,
+                format!("window {n}: the {which} '{text}' is not a date and time such as 2026-03-28T22:00"),
+            )
         };
         let local: DateTime = text.parse().map_err(|_| refused())?;
         let zoned = local.to_zoned(zone.clone()).map_err(|_| refused())?;
@@ -515,7 +516,7 @@ mod tests {
             ("power_action", "reboot"),
             ("time_zone", "Europe/Paris"),
             ("window_start", "2026-03-28T22:00"),
-            ("window_end", "2026-03-29T02:00"),
+            ("window_end", "2026-03-29T04:00"),
             ("window_start", ""),
             ("window_end", ""),
             ("backup_statement", "current_backup_exists"),
@@ -526,10 +527,10 @@ mod tests {
         assert_eq!(form.server.service_id, None, "a blank input is no value");
         assert_eq!((form.access_credential_id, form.power_action), (Some(2), Some(PowerAction::Reboot)));
         assert_eq!(form.backup_statement, Some(BackupStatement::CurrentBackupExists));
-        // Paris is at UTC+1 before the switch to summer time in the night of 29 March 2026.
+        // Paris switches to summer time in that night: UTC+1 at the start, UTC+2 at the end.
         assert_eq!(
             form.power_windows,
-            [TimeRange { start: "2026-03-28T21:00:00Z".into(), end: "2026-03-29T00:00:00Z".into() }]
+            [TimeRange { start: "2026-03-28T21:00:00Z".into(), end: "2026-03-29T02:00:00Z".into() }]
         );
     }
 
@@ -538,7 +539,11 @@ mod tests {
         let cases: &[(TicketKind, &[(&str, &str)], &str)] = &[
             (TicketKind::Incident, &[("host_ids", "4"), ("host_ids", "77")], "host_ids"),
             (TicketKind::OsReinstall, &[("host_id", "abc")], "host_id"),
-            (TicketKind::Intervention, &[("server.host_id", "9"), ("access_credential_id", "2")], "access_credential_id"),
+            (
+                TicketKind::Intervention,
+                &[("server.host_id", "9"), ("access_credential_id", "2")],
+                "access_credential_id",
+            ),
             (TicketKind::Intervention, &[("access_credential_id", "3")], "access_credential_id"),
             (TicketKind::Intervention, &[("power_action", "explode")], "power_action"),
             (
@@ -561,7 +566,11 @@ mod tests {
         let reinstall = fields(&[("host_id", "4"), ("os", "Debian"), ("version", "13"), ("edition", " ")]);
         let new = build(TicketKind::OsReinstall, &reinstall, &own()).unwrap();
         let Some(TicketForm::OsReinstall(form)) = new.form else { panic!("a reinstall form") };
-        assert_eq!((form.erase_acknowledged, form.edition), (Some(false), None), "unticked is no acknowledgement");
+        assert_eq!(
+            (form.erase_acknowledged, form.edition.as_deref()),
+            (Some(false), None),
+            "unticked is no acknowledgement"
+        );
         assert!(tend_core::desk::validate_os_reinstall(&form).is_err());
 
         let change = fields(&[
