@@ -49,8 +49,8 @@ impl Severity {
     /// The severity a distribution or database names with `word`, ignoring case: Debian's
     /// urgencies and Ubuntu's priorities (`unimportant`, `negligible`, `low`, `medium`, `high`,
     /// `critical`), Red Hat's and GitHub's (`moderate`, `important`). `None` for anything else,
-    /// Debian's `not yet assigned` included. Trailing `*` are dropped, as some feeds mark a
-    /// severity taken from NVD rather than judged by the distribution that way.
+    /// Debian's `not yet assigned` and `end-of-life` included. Trailing `*` are ignored, in case
+    /// a feed flags a word with them.
     pub(super) fn from_word(word: &str) -> Option<Severity> {
         match word.trim().trim_end_matches('*').to_ascii_lowercase().as_str() {
             "unimportant" | "negligible" | "low" => Some(Severity::Low),
@@ -160,9 +160,10 @@ impl Advisory {
         }
         newer.learned_at = newer.learned_at.min(self.learned_at);
         for entry in &mut newer.affected {
-            let known = self.affected.iter().find(|old| {
-                old.same_place(entry) && old.status == entry.status && old.fixed == entry.fixed
-            });
+            let known = self
+                .affected
+                .iter()
+                .find(|old| old.same_place(entry) && old.status == entry.status && old.fixed == entry.fixed);
             if let Some(old) = known {
                 entry.learned_at = entry.learned_at.min(old.learned_at);
             }
@@ -287,7 +288,8 @@ impl Mitigation {
 }
 
 /// Why a distribution leaves a flaw unfixed for now: minor, not something the provider has to
-/// chase, and reported apart from what is vulnerable or exposed.
+/// chase, and reported apart from what is vulnerable or exposed. Each means what the
+/// [`FixStatus`] of the same name does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Deferral {
@@ -452,7 +454,7 @@ fn judge<'a>(
     let compare = |a: &str, b: &str| scheme.compare(a, b).map_err(|e| e.to_string());
     let holds = |entry: &AffectedPackage| -> Result<bool, String> {
         match &entry.introduced {
-        None => Ok(true),
+            None => Ok(true),
             Some(introduced) => Ok(compare(installed, introduced)? != Ordering::Less),
         }
     };

@@ -26,8 +26,8 @@ pub use debian_tracker::parse_debian_tracker;
 pub use osv::parse_osv;
 
 use super::advisory::{Advisory, AffectedPackage, FixStatus};
-use super::version::VersionScheme;
 use super::validate_token;
+use super::version::VersionScheme;
 use crate::Error;
 
 /// The largest input read: the Debian tracker's whole export, uncompressed, with room to grow.
@@ -67,10 +67,14 @@ impl Imported {
 }
 
 fn check_size(field: &'static str, bytes: &[u8]) -> Result<(), Error> {
-    if bytes.len() > MAX_IMPORT_BYTES {
+    check_size_within(field, bytes, MAX_IMPORT_BYTES)
+}
+
+fn check_size_within(field: &'static str, bytes: &[u8], limit: usize) -> Result<(), Error> {
+    if bytes.len() > limit {
         return Err(Error::Invalid {
             field,
-            reason: format!("{} bytes is more than the {MAX_IMPORT_BYTES} tend reads", bytes.len()),
+            reason: format!("{} bytes is more than the {limit} tend reads", bytes.len()),
         });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -82,7 +86,8 @@ fn check_size(field: &'static str, bytes: &[u8]) -> Result<(), Error> {
 /// A summary fit for a report line: control characters made spaces, whitespace runs collapsed,
 /// cut at [`MAX_SUMMARY_CHARS`] with an ellipsis.
 fn summary(text: &str) -> String {
-    let words: Vec<&str> = text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> =
+        text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect();
     let text = words.join(" ");
     if text.chars().count() <= MAX_SUMMARY_CHARS {
         return text;

@@ -1,12 +1,41 @@
-//! Patch management, pure.
+//! Patch management, the pure part: which of a host's packages an advisory makes vulnerable,
+//! whether the provider keeps its security promise, and how a patch set moves through rings.
+//!
+//! - `version`: dpkg's and rpm's version orders, exactly, with their own test vectors.
+//! - `advisory`: advisories per distribution release and source package, matched against a
+//!   host's installed packages; mitigations of flaws that have no fix.
+//! - `import`: OSV records and the Debian security tracker's export, bytes to advisories,
+//!   bounded against absurd input.
+//! - `policy`: the security promise (24 hours by default) and its deadlines, holds, a host's
+//!   compliance.
+//! - `rollout`: rings, soak and gates, as a state machine over recorded outcomes.
+//!
+//! Must not: read the clock, fetch or store advisories, run a package manager, or notify. Every
+//! question takes its instant; the server fetches, stores, schedules jobs in maintenance windows,
+//! opens tickets and audits promotions without soak.
+
 mod advisory;
+mod import;
 mod policy;
 mod rollout;
 mod version;
+
+pub use advisory::{
+    Advisory, AffectedPackage, Deferral, Exposure, ExposureStatus, FixStatus, HostOs, HostPackages, Matched,
+    Mitigation, MitigationKind, MitigationScope, Severity, Unjudged, match_host,
+};
+pub use import::{
+    Imported, MAX_AFFECTED, MAX_ALIASES, MAX_IMPORT_BYTES, MAX_SUMMARY_CHARS, Skipped, parse_debian_tracker, parse_osv,
+};
+pub use policy::{
+    Compliance, DEFAULT_SECURITY_PROMISE, Hold, MAX_SECURITY_PROMISE, PatchPolicy, PendingSecurity, Selection,
+    compliance, security_deadline, select_updates,
+};
+pub use rollout::{
+    Applied, DEFAULT_EMERGENCY_SOAK, DEFAULT_SOAK, Halt, MAX_SOAK, Outcome, Promotion, RingState, Rollout, SoakPolicy,
+    Step, Urgency, next_step,
+};
 pub use version::{DebVersion, RpmVersion, VersionScheme};
-pub use advisory::*;
-pub use policy::*;
-pub use rollout::*;
 
 use crate::Error;
 

@@ -130,7 +130,10 @@ impl PatchPolicy {
         if self.security_promise <= SignedDuration::ZERO || self.security_promise > MAX_SECURITY_PROMISE {
             return Err(Error::Invalid {
                 field: "security_promise",
-                reason: format!("{:#} must be more than zero and at most {:#}", self.security_promise, MAX_SECURITY_PROMISE),
+                reason: format!(
+                    "{:#} must be more than zero and at most {:#}",
+                    self.security_promise, MAX_SECURITY_PROMISE
+                ),
             });
         }
         self.holds.iter().try_for_each(Hold::validate)

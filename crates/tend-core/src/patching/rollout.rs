@@ -82,6 +82,7 @@ impl SoakPolicy {
         Ok(())
     }
 
+    /// How long each ring of a rollout of this urgency soaks.
     pub fn soak(&self, urgency: Urgency) -> SignedDuration {
         match urgency {
             Urgency::Regular => self.regular,
@@ -157,9 +158,17 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Halt {
-    HostFailed { ring: usize, host_id: i64, reason: String },
+    HostFailed {
+        ring: usize,
+        host_id: i64,
+        reason: String,
+    },
     /// A critical alert fired on a patched host after it was patched, while its ring was the gate.
-    CriticalAlert { ring: usize, host_id: i64, patched_at: Timestamp },
+    CriticalAlert {
+        ring: usize,
+        host_id: i64,
+        patched_at: Timestamp,
+    },
 }
 
 impl fmt::Display for Halt {
@@ -225,7 +234,11 @@ impl Rollout {
 
     /// Starts the ring [`next_step`] says may start, and returns it. Refuses when the next step
     /// is anything else.
-    pub fn promote(&mut self, new_critical_alert: &dyn Fn(i64, Timestamp) -> bool, now: Timestamp) -> Result<usize, Error> {
+    pub fn promote(
+        &mut self,
+        new_critical_alert: &dyn Fn(i64, Timestamp) -> bool,
+        now: Timestamp,
+    ) -> Result<usize, Error> {
         match next_step(self, new_critical_alert, now) {
             Step::Promote { ring } => {
                 self.rings[ring].promoted = Some(Promotion { at: now, without_soak: None });
@@ -275,35 +288,37 @@ fn not_now(action: &str, step: &Step) -> Error {
 /// Rings are walked in order, empty ones skipped. A ring that has started (the first with hosts,
 /// or a promoted one) halts the rollout if a host's latest outcome is a failure, or if a new
 /// critical alert fired on a patched host while the ring is still the gate (the next ring not
-/// yet promoted); else its hosts without an outcome are to be patched. Once every host of a ring
-/// succeeded, it soaks from its last success for its soak time, then the next ring with hosts is
-/// to be promoted. The last ring patched, the rollout is done.
+/// yet promoted, or the ring the last and not fully patched); else its hosts without an outcome
+/// are to be patched. Once every host of a ring succeeded, it soaks from its last success for its
+/// soak time, then the next ring with hosts is to be promoted. The last ring patched, the rollout
+/// is done.
 pub fn next_step(rollout: &Rollout, new_critical_alert: &dyn Fn(i64, Timestamp) -> bool, now: Timestamp) -> Step {
     let with_hosts: Vec<usize> = (0..rollout.rings.len()).filter(|&i| !rollout.rings[i].hosts.is_empty()).collect();
     for (position, &index) in with_hosts.iter().enumerate() {
         let ring = &rollout.rings[index];
-        let next = with_hosts.get(position + 1).map(|&next| &rollout.rings[next]);
         let latest = latest_outcomes(ring);
         for &host_id in &ring.hosts {
             if let Some(Applied { outcome: Outcome::Failed { reason }, .. }) = latest.get(&host_id) {
                 return Step::Halted(Halt::HostFailed { ring: index, host_id, reason: reason.clone() });
             }
         }
-        let gate = next.is_none_or(|next| next.promoted.is_none());
-        if gate {
-            for &host_id in &ring.hosts {
-                if let Some(applied) = latest.get(&host_id)
-                    && new_critical_alert(host_id, applied.at)
-                {
-                    return Step::Halted(Halt::CriticalAlert { ring: index, host_id, patched_at: applied.at });
-                }
-            }
-        }
         let unpatched: Vec<i64> = ring.hosts.iter().copied().filter(|host| !latest.contains_key(host)).collect();
+        let Some(&next_index) = with_hosts.get(position + 1) else {
+            if unpatched.is_empty() {
+                // A later alert on the last ring is the post-update health gate's business.
+                return Step::Done;
+            }
+            // The last ring is its own gate while it is being patched.
+            return halt_on_alert(rollout, index, &latest, new_critical_alert)
+                .unwrap_or(Step::ApplyToRing { ring: index, hosts: unpatched });
+        };
+        let gate = rollout.rings[next_index].promoted.is_none();
+        if gate && let Some(halted) = halt_on_alert(rollout, index, &latest, new_critical_alert) {
+            return halted;
+        }
         if !unpatched.is_empty() {
             return Step::ApplyToRing { ring: index, hosts: unpatched };
         }
-        let Some(&next_index) = with_hosts.get(position + 1) else { return Step::Done };
         if gate {
             let patched_at = latest.values().map(|applied| applied.at).max().unwrap_or(now);
             let until = patched_at.checked_add(ring.soak).unwrap_or(Timestamp::MAX);
@@ -311,6 +326,23 @@ pub fn next_step(rollout: &Rollout, new_critical_alert: &dyn Fn(i64, Timestamp) 
         }
     }
     Step::Done
+}
+
+/// Halted, if a critical alert fired on a host of ring `index` since it was patched.
+fn halt_on_alert(
+    rollout: &Rollout,
+    index: usize,
+    latest: &HashMap<i64, &Applied>,
+    new_critical_alert: &dyn Fn(i64, Timestamp) -> bool,
+) -> Option<Step> {
+    rollout.rings[index].hosts.iter().find_map(|&host_id| {
+        let applied = latest.get(&host_id)?;
+        new_critical_alert(host_id, applied.at).then_some(Step::Halted(Halt::CriticalAlert {
+            ring: index,
+            host_id,
+            patched_at: applied.at,
+        }))
+    })
 }
 
 /// Each host's latest outcome in `ring`, ignoring outcomes of hosts no longer in it.

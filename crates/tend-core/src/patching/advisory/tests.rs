@@ -129,10 +129,16 @@ fn a_bookworm_host() {
     let host_mitigation = |review_at| mitigation(MitigationScope::Host(HOST), "CVE-2024-1000", review_at);
     let cases = vec![
         Case {
-            pending: vec![pending("libssl3", "amd64", "3.0.13-1~deb12u1"), pending("openssl", "i386", "3.0.13-1~deb12u1")],
+            pending: vec![
+                pending("libssl3", "amd64", "3.0.13-1~deb12u1"),
+                pending("openssl", "i386", "3.0.13-1~deb12u1"),
+            ],
             ..case(
                 "below the release's fix: both binaries of the source, an update offered for one",
-                vec![fixed("bookworm", "openssl", "3.0.13-1~deb12u1"), fixed("bullseye", "openssl", "1.1.1w-0+deb11u2")],
+                vec![
+                    fixed("bookworm", "openssl", "3.0.13-1~deb12u1"),
+                    fixed("bullseye", "openssl", "1.1.1w-0+deb11u2"),
+                ],
                 &[
                     "CVE-2024-1000 libssl3 3.0.11-1~deb12u2 vulnerable+update fixed 3.0.13-1~deb12u1",
                     "CVE-2024-1000 openssl 3.0.11-1~deb12u2 vulnerable fixed 3.0.13-1~deb12u1",
@@ -210,7 +216,11 @@ fn a_bookworm_host() {
         },
         Case {
             mitigations: vec![mitigation(MitigationScope::Host(HOST), "DSA-5999-1", "2025-07-01T00:00:00Z")],
-            ..case("a mitigation naming an alias", bash_unfixed(), &["CVE-2024-1000 bash 5.2.15-2+b2 mitigated by Jeanne (L2)"])
+            ..case(
+                "a mitigation naming an alias",
+                bash_unfixed(),
+                &["CVE-2024-1000 bash 5.2.15-2+b2 mitigated by Jeanne (L2)"],
+            )
         },
         Case {
             mitigations: vec![
@@ -218,7 +228,11 @@ fn a_bookworm_host() {
                 mitigation(MitigationScope::Client(4), "CVE-2024-1000", "2025-07-01T00:00:00Z"),
                 mitigation(MitigationScope::Host(HOST), "CVE-2024-9999", "2025-07-01T00:00:00Z"),
             ],
-            ..case("mitigations elsewhere or for another advisory", bash_unfixed(), &["CVE-2024-1000 bash 5.2.15-2+b2 exposed"])
+            ..case(
+                "mitigations elsewhere or for another advisory",
+                bash_unfixed(),
+                &["CVE-2024-1000 bash 5.2.15-2+b2 exposed"],
+            )
         },
         Case {
             mitigations: vec![host_mitigation("2025-07-01T00:00:00Z")],
@@ -228,8 +242,16 @@ fn a_bookworm_host() {
                 &["CVE-2024-1000 bash 5.2.15-2+b2 vulnerable fixed 5.2.15-2+deb12u1"],
             )
         },
-        case("no-dsa", vec![entry("bookworm", "bash", NoDsa, None)], &["CVE-2024-1000 bash 5.2.15-2+b2 deferred NoDsa"]),
-        case("ignored", vec![entry("bookworm", "bash", Ignored, None)], &["CVE-2024-1000 bash 5.2.15-2+b2 deferred Ignored"]),
+        case(
+            "no-dsa",
+            vec![entry("bookworm", "bash", NoDsa, None)],
+            &["CVE-2024-1000 bash 5.2.15-2+b2 deferred NoDsa"],
+        ),
+        case(
+            "ignored",
+            vec![entry("bookworm", "bash", Ignored, None)],
+            &["CVE-2024-1000 bash 5.2.15-2+b2 deferred Ignored"],
+        ),
         case(
             "postponed",
             vec![entry("bookworm", "bash", Postponed, None)],
@@ -247,7 +269,10 @@ fn a_bookworm_host() {
         ),
         case(
             "introduced at the installed version",
-            vec![AffectedPackage { introduced: Some("5.2.15-2+b2".into()), ..entry("bookworm", "bash", Unfixed, None) }],
+            vec![AffectedPackage {
+                introduced: Some("5.2.15-2+b2".into()),
+                ..entry("bookworm", "bash", Unfixed, None)
+            }],
             &["CVE-2024-1000 bash 5.2.15-2+b2 exposed"],
         ),
         case(
@@ -283,7 +308,8 @@ fn a_bookworm_host() {
         ),
     ];
     for case in cases {
-        let host = HostPackages { host_id: HOST, client_id: CLIENT, os: &os, installed: &packages, pending: &case.pending };
+        let host =
+            HostPackages { host_id: HOST, client_id: CLIENT, os: &os, installed: &packages, pending: &case.pending };
         let advisories = [advisory("CVE-2024-1000", Severity::High, case.affected)];
         let matched = match_host(&host, &advisories, &case.mitigations, now()).unwrap();
         let got: Vec<String> = matched.exposures.iter().map(summary).collect();
@@ -351,7 +377,11 @@ fn versions_no_one_can_order_are_reported_not_guessed() {
     assert_eq!(unjudged, ["openssl", "libssl3", "bash", "broken"]);
     assert!(matched.unjudged[2].reason.contains("without its fixed version"));
     let judged: Vec<String> = matched.exposures.iter().map(summary).collect();
-    assert_eq!(judged, ["CVE-2024-1000 login 1:4.13+dfsg1-1 vulnerable fixed 1:4.13+dfsg1-1+deb12u1"], "the rest still judged");
+    assert_eq!(
+        judged,
+        ["CVE-2024-1000 login 1:4.13+dfsg1-1 vulnerable fixed 1:4.13+dfsg1-1+deb12u1"],
+        "the rest still judged"
+    );
 }
 
 /// Ubuntu lists a release twice, once per archive: the standard one (no fix here) and Pro's
@@ -363,8 +393,11 @@ fn a_release_listed_twice() {
         distribution: "ubuntu".into(),
         ..entry("22.04", "vips", status, fixed)
     };
-    let advisories =
-        [advisory("UBUNTU-CVE-2024-1000", Severity::Medium, vec![ubuntu(Unfixed, None), ubuntu(Fixed, Some("8.12.1-1ubuntu0.1~esm1"))])];
+    let advisories = [advisory(
+        "UBUNTU-CVE-2024-1000",
+        Severity::Medium,
+        vec![ubuntu(Unfixed, None), ubuntu(Fixed, Some("8.12.1-1ubuntu0.1~esm1"))],
+    )];
     let cases = [
         ("8.12.1-1", "UBUNTU-CVE-2024-1000 libvips42 8.12.1-1 vulnerable fixed 8.12.1-1ubuntu0.1~esm1"),
         ("8.12.1-1ubuntu0.1~esm1", ""),

@@ -15,10 +15,10 @@ pub(super) fn base_score(vector: &str) -> Option<f64> {
         let (name, value) = metric.split_once(':')?;
         let mut chars = value.chars();
         let (Some(value), None) = (chars.next(), chars.next()) else { return None };
-        if let Some(slot) = NAMES.iter().position(|&n| n == name) {
-            if base[slot].replace(value).is_some() {
-                return None;
-            }
+        if let Some(slot) = NAMES.iter().position(|&n| n == name)
+            && base[slot].replace(value).is_some()
+        {
+            return None;
         }
     }
     let [av, ac, pr, ui, s, c, i, a] = base.map(|value| value.unwrap_or('?'));

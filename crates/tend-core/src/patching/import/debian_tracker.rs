@@ -63,10 +63,11 @@ struct Release {
 /// server: when tend learned of what it reads.
 pub fn parse_debian_tracker(bytes: &[u8], learned_at: Timestamp) -> Result<Imported, Error> {
     check_size("debian_tracker", bytes)?;
-    let export: BTreeMap<String, BTreeMap<String, Issue>> = serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
-        field: "debian_tracker",
-        reason: format!("not the Debian security tracker's JSON export: {e}"),
-    })?;
+    let export: BTreeMap<String, BTreeMap<String, Issue>> =
+        serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
+            field: "debian_tracker",
+            reason: format!("not the Debian security tracker's JSON export: {e}"),
+        })?;
     let mut imported = Imported::default();
     let mut advisories: BTreeMap<String, Advisory> = BTreeMap::new();
     for (package, issues) in export {

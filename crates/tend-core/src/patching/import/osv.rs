@@ -156,7 +156,8 @@ fn read(imported: &mut Imported, index: usize, record: Value, learned_at: Timest
         return;
     }
     if entries.len() > MAX_AFFECTED {
-        return imported.skip(&record.id, format!("{} entries is more than the {MAX_AFFECTED} tend keeps", entries.len()));
+        return imported
+            .skip(&record.id, format!("{} entries is more than the {MAX_AFFECTED} tend keeps", entries.len()));
     }
     let aliases: BTreeSet<String> = record
         .aliases
@@ -205,10 +206,10 @@ fn spans(events: &[Event]) -> Vec<(Option<String>, Option<String>)> {
     let mut spans = Vec::new();
     let mut open: Option<Option<String>> = None;
     for event in events {
-        if let Some(introduced) = &event.introduced {
-            if let Some(previous) = open.replace(since(introduced)) {
-                spans.push((previous, None));
-            }
+        if let Some(introduced) = &event.introduced
+            && let Some(previous) = open.replace(since(introduced))
+        {
+            spans.push((previous, None));
         }
         if let Some(fixed) = &event.fixed {
             spans.push((open.take().flatten(), Some(fixed.clone())));
@@ -224,7 +225,8 @@ fn spans(events: &[Event]) -> Vec<(Option<String>, Option<String>)> {
 }
 
 fn severity(record: &Record) -> Severity {
-    let word = |value: Option<&Value>, key: &str| value.and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_owned);
+    let word =
+        |value: Option<&Value>, key: &str| value.and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_owned);
     let mut words: Vec<String> = Vec::new();
     for entry in record.severity.iter().flatten().filter(|s| s.kind == "Ubuntu") {
         words.push(entry.score.clone());
@@ -248,4 +250,92 @@ fn severity(record: &Record) -> Severity {
         .map(cvss::severity)
         .max()
         .unwrap_or(Severity::Unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecosystems() {
+        let cases = [
+            ("Debian:12", Some(("debian", "bookworm"))),
+            ("Debian:11", Some(("debian", "bullseye"))),
+            ("Debian:13", Some(("debian", "trixie"))),
+            ("Debian:9", None),
+            ("Debian", None),
+            ("Debian:12:extra", None),
+            ("Ubuntu:22.04:LTS", Some(("ubuntu", "22.04"))),
+            ("Ubuntu:24.10", Some(("ubuntu", "24.10"))),
+            ("Ubuntu:Pro:18.04:LTS", Some(("ubuntu", "18.04"))),
+            ("Ubuntu:Pro:16.04", Some(("ubuntu", "16.04"))),
+            ("Ubuntu:Pro:FIPS-updates:22.04:LTS", None),
+            ("Ubuntu:Pro:22.04:LTS:Realtime:Kernel", None),
+            ("Ubuntu:jammy", None),
+            ("AlmaLinux:9", Some(("almalinux", "9"))),
+            ("AlmaLinux:9.4", None),
+            ("Rocky Linux:8", Some(("rocky", "8"))),
+            ("Red Hat:enterprise_linux:9::appstream", None),
+            ("PyPI", None),
+            ("", None),
+        ];
+        for (ecosystem, expected) in cases {
+            let got = release_of(ecosystem);
+            assert_eq!(got.as_ref().map(|(d, r)| (*d, r.as_str())), expected, "{ecosystem:?}");
+        }
+    }
+
+    fn event(kind: &str, version: &str) -> Event {
+        let v = || Some(version.to_owned());
+        match kind {
+            "introduced" => Event { introduced: v(), fixed: None, last_affected: None },
+            "fixed" => Event { introduced: None, fixed: v(), last_affected: None },
+            _ => Event { introduced: None, fixed: None, last_affected: v() },
+        }
+    }
+
+    #[test]
+    fn ranges_into_spans() {
+        type Spans = Vec<(Option<&'static str>, Option<&'static str>)>;
+        let cases: [(&str, Vec<Event>, Spans); 7] = [
+            (
+                "since always, fixed",
+                vec![event("introduced", "0"), event("fixed", "1.2-1")],
+                vec![(None, Some("1.2-1"))],
+            ),
+            ("since always, no fix", vec![event("introduced", "0")], vec![(None, None)]),
+            (
+                "introduced later",
+                vec![event("introduced", "1.1"), event("fixed", "1.2")],
+                vec![(Some("1.1"), Some("1.2"))],
+            ),
+            (
+                "two ranges in one",
+                vec![
+                    event("introduced", "0"),
+                    event("fixed", "1.2"),
+                    event("introduced", "1.5"),
+                    event("fixed", "1.6"),
+                ],
+                vec![(None, Some("1.2")), (Some("1.5"), Some("1.6"))],
+            ),
+            (
+                "a fixed range, then one still open",
+                vec![event("introduced", "0"), event("fixed", "1.2"), event("introduced", "1.5")],
+                vec![(None, Some("1.2")), (Some("1.5"), None)],
+            ),
+            (
+                "last affected: no fix known",
+                vec![event("introduced", "0"), event("last_affected", "1.4")],
+                vec![(None, None)],
+            ),
+            ("a fix without an introduction", vec![event("fixed", "1.2")], vec![(None, Some("1.2"))]),
+        ];
+        for (name, events, expected) in cases {
+            let got = spans(&events);
+            let got: Vec<(Option<&str>, Option<&str>)> =
+                got.iter().map(|(i, f)| (i.as_deref(), f.as_deref())).collect();
+            assert_eq!(got, expected, "{name}");
+        }
+    }
 }

@@ -148,13 +148,8 @@ fn vulnerable(advisory_id: &str, package: &str, update_available: bool) -> Expos
 
 /// "CVE-1 [libssl3 openssl] 12h due 2025-06-02T08:00:00Z overdue update held(reason)"
 fn summary(pending: &PendingSecurity) -> String {
-    let mut text = format!(
-        "{} [{}] {:#} due {}",
-        pending.advisory_id,
-        pending.packages.join(" "),
-        pending.age,
-        pending.deadline
-    );
+    let mut text =
+        format!("{} [{}] {:#} due {}", pending.advisory_id, pending.packages.join(" "), pending.age, pending.deadline);
     if pending.overdue {
         text += " overdue";
     }
@@ -225,7 +220,12 @@ fn compliance_through_a_day() {
         ),
         case(
             "learned of ahead of now: no negative age",
-            vec![exposure("CVE-2", "bash", ExposureStatus::Vulnerable { update_available: false }, "2025-06-01T10:00:00Z")],
+            vec![exposure(
+                "CVE-2",
+                "bash",
+                ExposureStatus::Vulnerable { update_available: false },
+                "2025-06-01T10:00:00Z",
+            )],
             "2025-06-01T09:00:00Z",
             &["CVE-2 [bash] 0s due 2025-06-02T10:00:00Z"],
             true,
@@ -234,7 +234,12 @@ fn compliance_through_a_day() {
         case(
             "oldest first; the earliest deadline ahead",
             vec![
-                exposure("CVE-3", "curl", ExposureStatus::Vulnerable { update_available: false }, "2025-06-02T06:00:00Z"),
+                exposure(
+                    "CVE-3",
+                    "curl",
+                    ExposureStatus::Vulnerable { update_available: false },
+                    "2025-06-02T06:00:00Z",
+                ),
                 vulnerable("CVE-1", "openssl", false),
             ],
             "2025-06-02T09:00:00Z",

@@ -8,7 +8,8 @@ fn t(hours: i64) -> Timestamp {
 }
 
 fn plan(urgency: Urgency) -> Rollout {
-    let rings = vec![("test".to_owned(), vec![1, 2]), ("staging".to_owned(), vec![]), ("production".to_owned(), vec![3, 4, 5])];
+    let rings =
+        vec![("test".to_owned(), vec![1, 2]), ("staging".to_owned(), vec![]), ("production".to_owned(), vec![3, 4, 5])];
     Rollout::plan(42, rings, &SoakPolicy::default(), urgency).unwrap()
 }
 
@@ -28,7 +29,9 @@ fn apply(rollout: &mut Rollout, events: &[Event]) {
     for &event in events {
         match event {
             Success(host, hour) => rollout.record(host, Outcome::Succeeded, t(hour)).unwrap(),
-            Failure(host, hour) => rollout.record(host, Outcome::Failed { reason: "dpkg exit 100".into() }, t(hour)).unwrap(),
+            Failure(host, hour) => {
+                rollout.record(host, Outcome::Failed { reason: "dpkg exit 100".into() }, t(hour)).unwrap()
+            }
             Promote(ring, hour) => rollout.rings[ring].promoted = Some(Promotion { at: t(hour), without_soak: None }),
         }
     }
@@ -77,17 +80,19 @@ fn next_steps() {
         },
         Case {
             alerts: vec![(1, 0), (2, 0)],
-            ..case("alerts from before the patch do not count", vec![Success(1, 1)], 2, Step::ApplyToRing { ring: 0, hosts: vec![2] })
+            ..case(
+                "alerts from before the patch do not count",
+                vec![Success(1, 1)],
+                2,
+                Step::ApplyToRing { ring: 0, hosts: vec![2] },
+            )
         },
         case("the test ring soaks from its last success", done(), 3, soaking(26)),
         case("an hour before the end of the soak", done(), 25, soaking(26)),
         case("soak elapsed: production next, staging skipped", done(), 26, Step::Promote { ring: 2 }),
         case("long after the soak", done(), 200, Step::Promote { ring: 2 }),
         Case { alerts: vec![(2, 20)], ..case("an alert during the soak", done(), 21, alert(0, 2, 2)) },
-        Case {
-            alerts: vec![(2, 30)],
-            ..case("an alert after the soak, before promotion", done(), 31, alert(0, 2, 2))
-        },
+        Case { alerts: vec![(2, 30)], ..case("an alert after the soak, before promotion", done(), 31, alert(0, 2, 2)) },
         case("production promoted", promoted(), 26, Step::ApplyToRing { ring: 2, hosts: vec![3, 4, 5] }),
         Case {
             alerts: vec![(1, 27)],
@@ -110,6 +115,15 @@ fn next_steps() {
             ..case("an alert on a patched production host", then(promoted(), &[Success(4, 27)]), 29, alert(2, 4, 27))
         },
         case("every ring patched", then(promoted(), &[Success(3, 27), Success(4, 27), Success(5, 28)]), 28, Step::Done),
+        Case {
+            alerts: vec![(3, 30), (1, 30)],
+            ..case(
+                "alerts after the last ring is patched",
+                then(promoted(), &[Success(3, 27), Success(4, 27), Success(5, 28)]),
+                30,
+                Step::Done,
+            )
+        },
         case(
             "a failed host retried successfully resumes the rollout",
             vec![Success(1, 1), Failure(2, 1), Success(2, 5)],
@@ -132,10 +146,11 @@ fn ring_shapes() {
     let policy = SoakPolicy::default();
     let cases = [
         ("every ring empty", vec![ring("test", vec![]), ring("production", vec![])], Step::Done),
-        ("the first ring empty", vec![ring("test", vec![]), ring("production", vec![3])], Step::ApplyToRing {
-            ring: 1,
-            hosts: vec![3],
-        }),
+        (
+            "the first ring empty",
+            vec![ring("test", vec![]), ring("production", vec![3])],
+            Step::ApplyToRing { ring: 1, hosts: vec![3] },
+        ),
         ("a single ring", vec![ring("all", vec![3, 4])], Step::ApplyToRing { ring: 0, hosts: vec![3, 4] }),
     ];
     for (name, rings, expected) in cases {
@@ -150,7 +165,11 @@ fn ring_shapes() {
     let mut moved = plan(Urgency::Regular);
     apply(&mut moved, &[Failure(1, 1), Success(2, 1)]);
     moved.rings[0].hosts = vec![2];
-    assert_eq!(next_step(&moved, &no_alerts, t(2)), Step::Soaking { ring: 0, until: t(25) }, "a host taken out of its ring");
+    assert_eq!(
+        next_step(&moved, &no_alerts, t(2)),
+        Step::Soaking { ring: 0, until: t(25) },
+        "a host taken out of its ring"
+    );
 }
 
 #[test]
@@ -203,12 +222,18 @@ fn promotion_without_soak() {
     assert_eq!(rollout.promote_without_soak(reason, &no_alerts, t(3)), Ok(2));
     assert_eq!(rollout.rings[2].promoted, Some(Promotion { at: t(3), without_soak: Some(reason.to_owned()) }));
     assert_eq!(next_step(&rollout, &no_alerts, t(3)), Step::ApplyToRing { ring: 2, hosts: vec![3, 4, 5] });
-    assert!(rollout.promote_without_soak(reason, &no_alerts, t(3)).is_err(), "production is not soaking: nothing follows");
+    assert!(
+        rollout.promote_without_soak(reason, &no_alerts, t(3)).is_err(),
+        "production is not soaking: nothing follows"
+    );
 
     // Not while patching, nor to get past a halt.
     let mut patching = plan(Urgency::Regular);
     patching.record(1, Outcome::Succeeded, t(1)).unwrap();
-    assert!(matches!(patching.promote_without_soak(reason, &no_alerts, t(1)), Err(Error::Invalid { field: "rollout", .. })));
+    assert!(matches!(
+        patching.promote_without_soak(reason, &no_alerts, t(1)),
+        Err(Error::Invalid { field: "rollout", .. })
+    ));
     let mut halted = plan(Urgency::Regular);
     apply(&mut halted, &[Success(1, 1), Success(2, 2)]);
     let alert = |host: i64, _: Timestamp| host == 2;
@@ -262,5 +287,8 @@ fn halts_read_as_ticket_titles() {
     let failed = Halt::HostFailed { ring: 0, host_id: 7, reason: "dpkg exit 100".into() };
     assert_eq!(failed.to_string(), "the update failed on host 7 (ring 0): dpkg exit 100");
     let alert = Halt::CriticalAlert { ring: 2, host_id: 4, patched_at: t(1) };
-    assert_eq!(alert.to_string(), "a critical alert fired on host 4 (ring 2) after it was patched at 2025-06-02T23:00:00Z");
+    assert_eq!(
+        alert.to_string(),
+        "a critical alert fired on host 4 (ring 2) after it was patched at 2025-06-02T23:00:00Z"
+    );
 }

@@ -207,13 +207,8 @@ fn archive_versions() {
 
 #[test]
 fn canonical_form() {
-    let cases = [
-        ("0:1.0-1", "1.0-1"),
-        ("1:2.3", "1:2.3"),
-        ("  foo-  ", "foo"),
-        ("0:0:0-0", "0:0:0-0"),
-        ("1.0-2-", "1.0-2-"),
-    ];
+    let cases =
+        [("0:1.0-1", "1.0-1"), ("1:2.3", "1:2.3"), ("  foo-  ", "foo"), ("0:0:0-0", "0:0:0-0"), ("1.0-2-", "1.0-2-")];
     for (text, written) in cases {
         assert_eq!(v(text).to_string(), written, "{text:?}");
         assert_eq!(v(written), v(text), "{text:?} reads back equal");
