@@ -79,7 +79,8 @@ pub async fn run(config: JobsConfig, identity: Identity, state_dir: PathBuf, mut
                 failures = failures.saturating_add(1);
                 let reason = e.to_string();
                 if failing.as_deref() != Some(reason.as_str()) {
-                    tracing::warn!(%reason, retry_in_secs = delay.as_secs_f32(), "cannot fetch jobs or send their results");
+                    let retry_in_secs = delay.as_secs_f32();
+                    tracing::warn!(%reason, retry_in_secs, "cannot fetch jobs or send their results");
                     failing = Some(reason);
                 }
                 tokio::select! {
@@ -109,7 +110,8 @@ impl Runner {
         let Some(job) = self.server.next_job(POLL_WAIT_SECS).await? else { return Ok(()) };
         tracing::info!(job_id = job.id, kind = job.kind.as_str(), "running a job");
         let result = self.execute(&job).await?;
-        tracing::info!(job_id = job.id, ok = result.ok, refused = result.refused, exit_code = ?result.exit_code, "job done");
+        let (ok, refused) = (result.ok, result.refused);
+        tracing::info!(job_id = job.id, ok, refused, exit_code = ?result.exit_code, "job done");
         self.results.save(job.id, &result)?;
         self.deliver_results().await
     }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod desk;
 pub mod inventory;
 pub mod jobs;
+pub mod patching;
 pub mod tickets;
 
 /// Version of the agent report schema carried in every report.

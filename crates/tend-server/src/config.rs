@@ -32,6 +32,72 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     pub desk: DeskConfig,
     pub vault: VaultConfig,
+    pub patching: PatchingConfig,
+}
+
+/// Where advisories come from and what the provider promises about security fixes.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PatchingConfig {
+    /// Files, directories (every `*.json` and `*.jsonl` inside) or `http(s)://` URLs read every
+    /// `refresh_hours`; the format of each is detected. In the environment: comma-separated.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub advisory_sources: Vec<String>,
+    /// Hours between two readings of the sources; at least 1.
+    pub refresh_hours: u32,
+    /// Time within which a security fix is applied once tend learned of it, e.g. "24h".
+    pub security_promise: String,
+}
+
+impl Default for PatchingConfig {
+    fn default() -> Self {
+        PatchingConfig { advisory_sources: Vec::new(), refresh_hours: 6, security_promise: "24h".into() }
+    }
+}
+
+impl PatchingConfig {
+    /// The promise as a duration; [`Config::validate`] made sure it reads.
+    pub fn security_promise(&self) -> jiff::SignedDuration {
+        self.security_promise.parse().unwrap_or(tend_core::patching::DEFAULT_SECURITY_PROMISE)
+    }
+}
+
+/// A URL's user and password are secrets: `Debug` shows the sources without them.
+impl fmt::Debug for PatchingConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sources: Vec<String> = self.advisory_sources.iter().map(|s| without_userinfo(s)).collect();
+        f.debug_struct("PatchingConfig")
+            .field("advisory_sources", &sources)
+            .field("refresh_hours", &self.refresh_hours)
+            .field("security_promise", &self.security_promise)
+            .finish()
+    }
+}
+
+/// `source` with the `user:password@` of a URL replaced by `<credentials>@`.
+pub(crate) fn without_userinfo(source: &str) -> String {
+    let Some((scheme, rest)) = source.split_once("://") else { return source.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://<credentials>@{}", &rest[at + 1..]),
+        None => source.to_owned(),
+    }
+}
+
+/// A TOML list, or one string of comma-separated items (as an environment variable gives it).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCommas {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match ListOrCommas::deserialize(deserializer)? {
+        ListOrCommas::List(items) => items,
+        ListOrCommas::Commas(text) => {
+            text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
+    })
 }
 
 /// Where the credential vault's key comes from; see [`crate::vault`].
@@ -199,6 +265,7 @@ impl Default for Config {
             notifications: NotificationsConfig::default(),
             desk: DeskConfig::default(),
             vault: VaultConfig::default(),
+            patching: PatchingConfig::default(),
         }
     }
 }
@@ -229,6 +296,7 @@ impl fmt::Debug for Config {
             .field("notifications", &self.notifications)
             .field("desk", &self.desk)
             .field("vault", &self.vault)
+            .field("patching", &self.patching)
             .finish()
     }
 }
@@ -305,6 +373,22 @@ impl Config {
         }
         if !self.vault.key.is_empty() && crate::vault::parse_key(&self.vault.key).is_err() {
             return invalid("vault.key", "expected 32 bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)");
+        }
+        if self.patching.refresh_hours == 0 {
+            return invalid("patching.refresh_hours", "must be at least 1");
+        }
+        let promise = self.patching.security_promise.parse::<jiff::SignedDuration>();
+        let max = tend_core::patching::MAX_SECURITY_PROMISE;
+        if !promise.is_ok_and(|p| p > jiff::SignedDuration::ZERO && p <= max) {
+            return invalid("patching.security_promise", &format!("expected a duration such as 24h, at most {max:#}"));
+        }
+        for source in &self.patching.advisory_sources {
+            if source.trim().is_empty() {
+                return invalid("patching.advisory_sources", "an empty source names nothing");
+            }
+            if source.contains("://") && !(source.starts_with("http://") || source.starts_with("https://")) {
+                return invalid("patching.advisory_sources", "URLs must be http:// or https://");
+            }
         }
         Ok(())
     }
@@ -490,5 +574,29 @@ mod tests {
 
         let err = Config::load(None, env(&[("TEND_DESK_IMAP_HOST", "imap.provider.test")])).unwrap_err().to_string();
         assert!(err.contains("desk.imap_username"), "{err}");
+    }
+
+    #[test]
+    fn patching_sources_come_from_a_list_or_commas_and_hide_credentials() {
+        let f = file("[patching]\nadvisory_sources = [\"/srv/osv\"]\nsecurity_promise = \"4h\"\n");
+        let config = Config::load(Some(f.path()), env(&[])).unwrap();
+        assert_eq!(config.patching.advisory_sources, ["/srv/osv"]);
+        assert_eq!(config.patching.security_promise(), jiff::SignedDuration::from_hours(4));
+
+        let sources = "https://mirror:s3cret@feeds.example/osv.json, /srv/tracker.json";
+        let config = Config::load(None, env(&[("TEND_PATCHING_ADVISORY_SOURCES", sources)])).unwrap();
+        assert_eq!(config.patching.advisory_sources, ["https://mirror:s3cret@feeds.example/osv.json", "/srv/tracker.json"]);
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cret") && debug.contains("<credentials>@feeds.example"), "{debug}");
+
+        for (var, value) in [
+            ("TEND_PATCHING_SECURITY_PROMISE", "soon"),
+            ("TEND_PATCHING_SECURITY_PROMISE", "0s"),
+            ("TEND_PATCHING_REFRESH_HOURS", "0"),
+            ("TEND_PATCHING_ADVISORY_SOURCES", "ftp://feeds.example/osv.json"),
+        ] {
+            let err = Config::load(None, env(&[(var, value)])).unwrap_err().to_string();
+            assert!(err.contains("patching."), "{var}={value}: {err}");
+        }
     }
 }

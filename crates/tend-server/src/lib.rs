@@ -21,6 +21,7 @@ mod extract;
 mod ingest;
 pub mod jobs;
 pub mod monitor;
+pub mod patching;
 mod telemetry;
 mod web;
 

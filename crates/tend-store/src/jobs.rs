@@ -32,7 +32,8 @@ pub struct JobRow {
     pub result: Option<String>,
 }
 
-const JOB_COLUMNS: &str = "id, client_id, host_id, ticket_id, kind, params, status, requested_by, created_at, claimed_at, finished_at, result";
+const JOB_COLUMNS: &str = "id, client_id, host_id, ticket_id, kind, params, status, requested_by, created_at, \
+     claimed_at, finished_at, result";
 
 fn optional_time(row: &AnyRow, column: &str) -> Result<Option<Timestamp>> {
     row.try_get::<Option<i64>, _>(column)?.map(timestamp).transpose()

@@ -10,6 +10,7 @@ pub(crate) mod enrollment;
 mod hosts;
 mod jobs;
 mod monitoring;
+mod patching;
 mod probes;
 mod session;
 mod tickets;
@@ -43,6 +44,7 @@ use crate::{AppState, Error};
         (name = "desk", description = "Service desk: tickets, SLA clocks, contracts"),
         (name = "vault", description = "Access credentials, sealed; reveals and the audit trail"),
         (name = "jobs", description = "Typed jobs agents run, gated by the customer's authorization"),
+        (name = "patching", description = "Advisories, hosts' exposures, the security promise, mitigations"),
         (name = "agent", description = "Endpoints the tend agent calls"),
     )
 )]
@@ -74,6 +76,7 @@ pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(tickets::routes())
         .merge(vault::routes())
         .merge(jobs::routes())
+        .merge(patching::routes(max_report_bytes))
         .merge(crate::agent_api::routes(max_report_bytes))
         .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
 }

@@ -118,6 +118,7 @@ pub fn validate(client_id: i64, contract: &wire::Contract) -> Result<ContractRow
         None => PriorityMatrix::default(),
     };
     matrix.validate()?;
+    crate::jobs::validate_standing(&contract.standing_authorizations)?;
     if !(1..=365).contains(&contract.auto_close_days) {
         return Err(Error::invalid_field("auto_close_days", "expected 1 to 365 days"));
     }

@@ -279,7 +279,7 @@ impl Wakeups {
 /// Wraps a server's shutdown signal so that long-polls are released when it fires.
 pub async fn releasing_long_polls(shutdown: impl Future<Output = ()>) {
     shutdown.await;
-    //TEMP Wakeups::server_stopping();
+    Wakeups::server_stopping();
 }
 
 #[cfg(test)]

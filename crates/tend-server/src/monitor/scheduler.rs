@@ -47,6 +47,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     notices.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut forecasts = tokio::time::interval(FORECAST_EVERY);
     forecasts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let advisory_refresh_every = Duration::from_secs(u64::from(state.config.patching.refresh_hours.max(1)) * 3600);
+    let mut advisories = tokio::time::interval(advisory_refresh_every);
+    advisories.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = heartbeat.tick() => {
@@ -76,6 +79,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     tracing::error!(error = %e, "disk-full forecasts failed");
                 }
             }
+            _ = advisories.tick() => crate::patching::import::refresh_in_background(&state),
             _ = delivery.tick() => {
                 if let Err(e) = notify::deliver_due(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "notification delivery failed");

@@ -6,6 +6,7 @@ mod contacts;
 mod enrollment;
 mod ingest;
 mod jobs;
+mod patching;
 mod probes;
 mod schema;
 mod tenancy;

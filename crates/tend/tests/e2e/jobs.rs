@@ -270,16 +270,21 @@ async fn the_contracts_standing_authorization_allows_a_shutdown_in_its_window_an
         let shutdown = serde_json::json!({ "kind": "shutdown" });
 
         // Agreed for every host of the client, tomorrow at this time.
-        let tomorrow = serde_json::json!([{ "actions": ["shutdown"], "window": window_from(now() + SignedDuration::from_hours(24)) }]);
+        let tomorrow = window_from(now() + SignedDuration::from_hours(24));
+        let tomorrow = serde_json::json!([{ "actions": ["shutdown"], "window": tomorrow }]);
         set_standing(&server, client_id, tomorrow).await;
         let early = server.admin.post(&jobs, &shutdown).await;
         assert_eq!(early.status, 403, "{}", early.body);
         let detail = early.problem().detail;
-        assert!(detail.starts_with("the standing authorization authorizes a shutdown only inside its windows"), "{detail}");
+        assert!(
+            detail.starts_with("the standing authorization authorizes a shutdown only inside its windows"),
+            "{detail}"
+        );
 
         // For this host, in a window open now; destructive jobs too.
         let open_now = window_from(now() - SignedDuration::from_mins(1));
-        let standing = serde_json::json!([{ "host_id": host, "actions": ["shutdown", "destructive_job"], "window": open_now }]);
+        let standing =
+            serde_json::json!([{ "host_id": host, "actions": ["shutdown", "destructive_job"], "window": open_now }]);
         set_standing(&server, client_id, standing).await;
         let job: Job = server.admin.post_ok(&jobs, &shutdown).await;
         assert_eq!(job.ticket_id, None, "a standing authorization needs no ticket");
@@ -298,7 +303,11 @@ async fn the_contracts_standing_authorization_allows_a_shutdown_in_its_window_an
 
         let trail = server.store.audit_entries(Scope::AllClients, Some(host), 100).await.unwrap();
         let find = |action: &str, outcome: &str| {
-            trail.iter().find(|e| e.action == action && e.outcome == outcome).unwrap_or_else(|| panic!("{trail:?}")).clone()
+            trail
+                .iter()
+                .find(|e| e.action == action && e.outcome == outcome)
+                .unwrap_or_else(|| panic!("{trail:?}"))
+                .clone()
         };
         assert!(find("job.shutdown", "refused").detail.contains("the standing authorization"));
         assert!(find("job.shutdown", "allowed").detail.contains("authorized by the standing authorization"));

@@ -536,7 +536,9 @@ mod tests {
 
     #[test]
     fn what_the_domain_cannot_check_is_refused_with_its_field() {
-        let cases: &[(TicketKind, &[(&str, &str)], &str)] = &[
+        /// A form's kind, what it says, and the field refused.
+        type Case = (TicketKind, &'static [(&'static str, &'static str)], &'static str);
+        let cases: &[Case] = &[
             (TicketKind::Incident, &[("host_ids", "4"), ("host_ids", "77")], "host_ids"),
             (TicketKind::OsReinstall, &[("host_id", "abc")], "host_id"),
             (
