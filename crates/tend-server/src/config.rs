@@ -585,7 +585,10 @@ mod tests {
 
         let sources = "https://mirror:s3cret@feeds.example/osv.json, /srv/tracker.json";
         let config = Config::load(None, env(&[("TEND_PATCHING_ADVISORY_SOURCES", sources)])).unwrap();
-        assert_eq!(config.patching.advisory_sources, ["https://mirror:s3cret@feeds.example/osv.json", "/srv/tracker.json"]);
+        assert_eq!(
+            config.patching.advisory_sources,
+            ["https://mirror:s3cret@feeds.example/osv.json", "/srv/tracker.json"]
+        );
         let debug = format!("{config:?}");
         assert!(!debug.contains("s3cret") && debug.contains("<credentials>@feeds.example"), "{debug}");
 

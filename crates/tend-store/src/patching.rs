@@ -184,7 +184,9 @@ impl Store {
         .fetch_one(&self.write)
         .await?
         .try_get("id")?;
-        Ok(MitigationRow { id, created_at: now, ..row.clone() })
+        // As read back: the database keeps milliseconds.
+        let (review_at, created_at) = (timestamp(millis(row.review_at))?, timestamp(millis(now))?);
+        Ok(MitigationRow { id, review_at, created_at, ..row.clone() })
     }
 
     /// The mitigations the caller may see, optionally of one client, newest first.

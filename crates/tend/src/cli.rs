@@ -78,6 +78,54 @@ pub enum Command {
     /// by the customer's authorization for that host at that moment.
     #[command(subcommand)]
     Job(JobCommand),
+    /// Security advisories: import OSV files or the Debian security tracker's export.
+    #[command(subcommand)]
+    Advisory(AdvisoryCommand),
+    /// Patch management: a host's exposures, compliance with the security promise.
+    #[command(subcommand)]
+    Patch(PatchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdvisoryCommand {
+    /// Import an advisory file (staff): OSV JSON (one record, an array, or JSON lines) or the
+    /// Debian security tracker's JSON export. Importing the same file again changes nothing;
+    /// tend keeps when it first learned of each advisory.
+    #[command(after_help = "Examples:\n  tend advisory import tracker.json\n  \
+tend advisory import DSA-5678-1.json --format osv")]
+    Import {
+        /// The file, as published.
+        file: PathBuf,
+        /// osv or debian_tracker; detected from the file when absent.
+        #[arg(long, value_parser = ["osv", "debian_tracker"])]
+        format: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatchCommand {
+    /// Compliance with the security promise, per host: pending updates, pending security fixes
+    /// with their age, open advisories, the OS's end of life. Exits 1 when a host has a security
+    /// fix pending past the promise (24 h unless configured otherwise).
+    #[command(after_help = "Exit codes: 0 every host keeps the promise, 1 a host is outside it \
+(or another failure).\nExample:\n  tend patch status --client acme")]
+    Status {
+        /// Client id or name; default: every client you may see.
+        #[arg(long)]
+        client: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// A host's open advisories: vulnerable (fixed version, update offered or not), exposed (no
+    /// fix), mitigated, or deferred by the distribution (no-dsa, postponed, ignored).
+    Exposures {
+        /// Host id or hostname.
+        host: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]

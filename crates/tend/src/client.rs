@@ -109,6 +109,11 @@ impl Api {
         self.send(self.http.put(self.url(path)).json(body)).await
     }
 
+    /// A raw body (a file as published), e.g. an advisory import.
+    pub async fn post_bytes<T: DeserializeOwned>(&self, path: &str, body: Vec<u8>) -> anyhow::Result<T> {
+        self.send(self.http.post(self.url(path)).header("content-type", "application/json").body(body)).await
+    }
+
     /// A request whose answer has no body (204).
     pub async fn post_empty(&self, path: &str) -> anyhow::Result<()> {
         self.answer(self.http.post(self.url(path))).await.map(drop)

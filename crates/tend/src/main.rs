@@ -90,6 +90,8 @@ async fn cli_command(command: Command) -> anyhow::Result<()> {
         Command::Vault(command) => commands::vault::run(command).await,
         Command::Audit(command) => commands::vault::audit(command).await,
         Command::Job(command) => commands::jobs::run(command).await,
+        Command::Advisory(command) => commands::patching::advisory(command).await,
+        Command::Patch(command) => commands::patching::patch(command).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{}", tend_server::Config::example());
             Ok(())

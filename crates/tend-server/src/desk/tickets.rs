@@ -47,17 +47,34 @@ impl Who {
 pub enum Action {
     Reply(String),
     Note(String),
-    Status { to: TicketStatus, note: Option<String> },
+    Status {
+        to: TicketStatus,
+        note: Option<String>,
+    },
     Escalate(String),
     Assign(Option<i64>),
-    Confirm { rating: Option<u8>, comment: Option<String> },
+    Confirm {
+        rating: Option<u8>,
+        comment: Option<String>,
+    },
     Reopen(String),
-    Time { minutes: u32, note: String },
-    Priority { impact: Impact, urgency: Urgency, priority: Option<Priority>, reason: Option<String> },
+    Time {
+        minutes: u32,
+        note: String,
+    },
+    Priority {
+        impact: Impact,
+        urgency: Urgency,
+        priority: Option<Priority>,
+        reason: Option<String>,
+    },
     Vendor(VendorCase),
     /// Relates the ticket to an alert, a host (which then counts as one of the ticket's hosts),
     /// a maintenance window or another ticket of the same client.
-    Link { kind: LinkKind, id: i64 },
+    Link {
+        kind: LinkKind,
+        id: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -404,7 +421,9 @@ async fn link_target(state: &AppState, ticket: &TicketRow, kind: LinkKind, id: i
                 return Err(Error::NotFound(format!("maintenance window {id} not found")));
             }
         }
-        LinkKind::Ticket if id == ticket.id => return Err(Error::invalid_field("id", "a ticket cannot link to itself")),
+        LinkKind::Ticket if id == ticket.id => {
+            return Err(Error::invalid_field("id", "a ticket cannot link to itself"));
+        }
         LinkKind::Ticket => drop(state.store.ticket(client, id).await?),
     }
     Ok(())

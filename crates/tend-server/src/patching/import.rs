@@ -96,19 +96,18 @@ async fn store(state: &AppState, format: Format, imported: Imported, now: Timest
     let mut rows = Vec::new();
     for fresh in imported.advisories {
         let advisory = match known.remove(&fresh.id) {
-            Some(old) => {
-                let old_body = old.body.clone();
-                let merged = match serde_json::from_str::<Advisory>(&old.body) {
-                    Ok(old) => old.refreshed(fresh)?,
-                    // A body this tend cannot read is replaced, not kept forever.
-                    Err(_) => fresh,
-                };
-                if serde_json::to_string(&merged).is_ok_and(|body| body == old_body) {
-                    summary.unchanged += 1;
-                    continue;
+            Some(old) => match serde_json::from_str::<Advisory>(&old.body) {
+                Ok(old) => {
+                    let merged = old.refreshed(fresh)?;
+                    if merged == old {
+                        summary.unchanged += 1;
+                        continue;
+                    }
+                    merged
                 }
-                merged
-            }
+                // A body this tend cannot read is replaced, not kept forever.
+                Err(_) => fresh,
+            },
             None => fresh,
         };
         let body = serde_json::to_string(&advisory).map_err(|e| Error::Internal(e.to_string()))?;

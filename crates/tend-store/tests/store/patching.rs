@@ -95,7 +95,7 @@ async fn mitigations_are_scoped_by_client() {
 
         assert_eq!(store.list_mitigations(Scope::AllClients, None).await.unwrap().len(), 2);
         let of_acme = store.list_mitigations(Scope::AllClients, Some(acme)).await.unwrap();
-        assert_eq!(of_acme, [created.clone()]);
+        assert_eq!(of_acme, std::slice::from_ref(&created));
         let seen_by_globex = store.list_mitigations(Scope::Client(globex), Some(acme)).await.unwrap();
         assert!(seen_by_globex.is_empty());
         assert_eq!(store.mitigation(Scope::Client(acme), created.id).await.unwrap(), created);

@@ -7,6 +7,7 @@ pub mod hosts;
 pub mod jobs;
 pub mod monitoring;
 pub mod parse;
+pub mod patching;
 pub mod probe;
 pub mod server;
 pub mod session;

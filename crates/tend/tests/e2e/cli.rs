@@ -240,12 +240,17 @@ async fn tickets_from_the_command_line() {
         let secret_hash = tend_server::auth::hash_secret("tnd_a_cli-desk");
         server.store.enroll_agent(&hash, "db1", None, &secret_hash, crate::harness::now()).await.unwrap();
 
-        let filed = run(cli(&server, &[
-            "ticket", "new", "--client", "acme", "--subject", "backups slow", "--host", "db1", "--impact", "low",
-        ]))
+        let filed = run(cli(
+            &server,
+            &["ticket", "new", "--client", "acme", "--subject", "backups slow", "--host", "db1", "--impact", "low"],
+        ))
         .await;
         assert!(filed.status.success(), "{}", text(&filed.stderr));
-        assert!(text(&filed.stdout).contains("Filed ticket #") && text(&filed.stdout).contains("P4"), "{}", text(&filed.stdout));
+        assert!(
+            text(&filed.stdout).contains("Filed ticket #") && text(&filed.stdout).contains("P4"),
+            "{}",
+            text(&filed.stdout)
+        );
         let listed: serde_json::Value =
             serde_json::from_slice(&run(cli(&server, &["ticket", "list", "--json"])).await.stdout).unwrap();
         let id = listed[0]["id"].to_string();
@@ -261,7 +266,11 @@ async fn tickets_from_the_command_line() {
         assert!(human.contains("escalated (internal)") && human.contains("SLA standard"), "{human}");
 
         let form = r#"{"kind":"os_reinstall","host_id":1,"os":"Debian","version":"12"}"#;
-        let refused = run(cli(&server, &["ticket", "new", "--client", "acme", "--kind", "os_reinstall", "--subject", "reinstall", "--form", form])).await;
+        let refused = run(cli(
+            &server,
+            &["ticket", "new", "--client", "acme", "--kind", "os_reinstall", "--subject", "reinstall", "--form", form],
+        ))
+        .await;
         assert_eq!(refused.status.code(), Some(6), "{}", text(&refused.stderr));
         assert!(text(&refused.stderr).contains("erase"), "{}", text(&refused.stderr));
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use tend_proto::jobs::{Job, JobStatus};
-use tend_store::{AuditEntry, NewTicketEvent, Scope, TicketChange, TicketRow};
+use tend_store::{AuditEntry, Scope};
 
 use crate::harness::{ADMIN_PASSWORD, Server, each_backend, eventually, now, run, signal, tend, text, wait_exit};
 
@@ -85,41 +85,19 @@ async fn intervention(
         "power_windows": [{ "start": start.to_string(), "end": end.to_string() }],
         "backup_statement": "current_backup_exists",
     });
-    let ticket = TicketRow {
-        id: 0,
-        client_id,
-        kind: "intervention".into(),
-        subject: "kernel update on web1".into(),
-        description: "please reboot tonight".into(),
-        requester_id: None,
-        requester_email: Some("it@acme.example".into()),
-        impact: "low".into(),
-        urgency: "low".into(),
-        priority: "p4".into(),
-        priority_reason: None,
-        support_level: "L1".into(),
-        assignee_id: None,
-        status: "open".into(),
-        form: Some(form.to_string()),
-        alert_key: None,
-        vendor: None,
-        vendor_case: None,
-        rma: None,
-        vendor_follow_up: None,
-        reply_token: format!("jobs-test-{host_id}-{}", start.as_millisecond()),
-        created_at: now(),
-        updated_at: now(),
-        resolved_at: None,
-        closed_at: None,
-        rating: None,
-        rating_comment: None,
-        sla_due_at: None,
-        host_ids: vec![host_id],
-    };
-    let events =
-        vec![NewTicketEvent { at: now(), actor_id: None, kind: "created".into(), body: "{}".into(), public: true }];
-    server.store.create_ticket(Scope::AllClients, &TicketChange { ticket, events }).await.unwrap().id
+    // The customer files it, through the API, as in the portal.
+    let username = format!("it-{client_id}-{}", start.as_millisecond());
+    let user = serde_json::json!({ "username": username, "password": CUSTOMER_PASSWORD, "role": "client_user",
+                                   "client_id": client_id });
+    let _: serde_json::Value = server.admin.post_ok("/api/v1/users", &user).await;
+    let customer = crate::harness::Api::login(&server.url, &username, CUSTOMER_PASSWORD).await;
+    let request = serde_json::json!({ "kind": "intervention", "subject": "kernel update on web1",
+        "description": "please reboot tonight", "host_ids": [host_id], "form": form });
+    let filed: serde_json::Value = customer.post_ok("/api/v1/tickets", &request).await;
+    filed["id"].as_i64().unwrap()
 }
+
+const CUSTOMER_PASSWORD: &str = "a long enough customer password";
 
 async fn job_ended(server: &Server, id: i64) -> Job {
     eventually(Duration::from_secs(30), &format!("job {id} to end"), || async move {

@@ -9,6 +9,7 @@ mod desk_mail;
 mod harness;
 mod jobs;
 mod monitoring;
+mod patching;
 mod portal;
 mod spool;
 mod tenancy;
