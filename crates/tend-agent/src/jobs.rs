@@ -19,8 +19,6 @@
 //! run anything the configuration does not name, or block the reporting loop.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -33,11 +31,12 @@ use tokio::time::Instant;
 
 use crate::Error;
 use crate::config::JobsConfig;
+use crate::run::{backoff, jitter};
 use crate::state::Identity;
+use crate::transport::describe;
 
 /// Seconds the server may hold a poll open; below its 30 s ceiling.
 const POLL_WAIT_SECS: u64 = 25;
-const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// How long a command's pipes are read after it exited (a daemon it forked may hold them).
 const PIPE_GRACE: Duration = Duration::from_secs(2);
@@ -75,7 +74,7 @@ pub async fn run(config: JobsConfig, identity: Identity, state_dir: PathBuf, mut
                 return;
             }
             Err(e) => {
-                let delay = backoff(failures, jitter());
+                let delay = backoff(BACKOFF_MAX, failures, jitter());
                 failures = failures.saturating_add(1);
                 let reason = e.to_string();
                 if failing.as_deref() != Some(reason.as_str()) {
@@ -267,19 +266,9 @@ impl ResultStore {
 
     fn save(&self, id: i64, result: &JobResult) -> Result<(), Error> {
         let target = self.path(id);
-        let temporary = self.dir.join(format!(".{id}.json.tmp"));
         let bytes = serde_json::to_vec(result)
             .map_err(|e| Error::StateCorrupt { path: target.clone(), reason: e.to_string() })?;
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(state_error(&temporary))?;
-        file.write_all(&bytes).map_err(state_error(&temporary))?;
-        file.sync_all().map_err(state_error(&temporary))?;
-        fs::rename(&temporary, &target).map_err(state_error(&target))
+        crate::state::replace_privately(&target, &bytes)
     }
 
     /// Results owed, oldest job first. An unreadable file is set aside (renamed `.bad`), not
@@ -375,29 +364,6 @@ impl JobsClient {
             code => Error::Rejected { status: code, detail },
         })
     }
-}
-
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// Exponential backoff capped at [`BACKOFF_MAX`], scaled by `jitter` in [0.5, 1.0).
-fn backoff(failures: u32, jitter: f64) -> Duration {
-    let exponential = BACKOFF_FIRST.saturating_mul(1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX));
-    exponential.min(BACKOFF_MAX).mul_f64(jitter)
-}
-
-fn jitter() -> f64 {
-    let mut byte = [0u8; 1];
-    let random = getrandom::fill(&mut byte).map_or(128, |()| byte[0]);
-    0.5 + f64::from(random) / 512.0
 }
 
 #[cfg(test)]
@@ -508,10 +474,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_a_minute() {
-        assert_eq!(backoff(0, 1.0), Duration::from_secs(1));
-        assert_eq!(backoff(4, 1.0), Duration::from_secs(16));
-        assert_eq!(backoff(30, 1.0), BACKOFF_MAX);
-        assert_eq!(backoff(2, 0.5), Duration::from_secs(2));
+        assert_eq!(backoff(BACKOFF_MAX, 0, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(BACKOFF_MAX, 4, 1.0), Duration::from_secs(16));
+        assert_eq!(backoff(BACKOFF_MAX, 30, 1.0), BACKOFF_MAX);
+        assert_eq!(backoff(BACKOFF_MAX, 2, 0.5), Duration::from_secs(2));
     }
 
     #[tokio::test]

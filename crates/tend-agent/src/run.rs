@@ -188,7 +188,7 @@ impl Reporter {
     }
 
     fn failed(&mut self, reason: String) {
-        let delay = backoff(self.failures, jitter());
+        let delay = backoff(BACKOFF_MAX, self.failures, jitter());
         self.failures = self.failures.saturating_add(1);
         self.retry_at = Some(Instant::now() + delay);
         if self.failing.as_deref() != Some(reason.as_str()) {
@@ -198,14 +198,14 @@ impl Reporter {
     }
 }
 
-/// Exponential backoff capped at [`BACKOFF_MAX`], scaled by `jitter` in [0.5, 1.0) so that a
+/// Exponential backoff from a second, capped at `max`, scaled by `jitter` in [0.5, 1.0) so that a
 /// fleet cut off together does not come back in one wave.
-fn backoff(failures: u32, jitter: f64) -> Duration {
+pub(crate) fn backoff(max: Duration, failures: u32, jitter: f64) -> Duration {
     let exponential = BACKOFF_FIRST.saturating_mul(1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX));
-    exponential.min(BACKOFF_MAX).mul_f64(jitter)
+    exponential.min(max).mul_f64(jitter)
 }
 
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     let mut byte = [0u8; 1];
     let random = getrandom::fill(&mut byte).map_or(128, |()| byte[0]);
     0.5 + f64::from(random) / 512.0
@@ -217,10 +217,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_a_cap_with_jitter() {
-        assert_eq!(backoff(0, 1.0), Duration::from_secs(1));
-        assert_eq!(backoff(3, 1.0), Duration::from_secs(8));
-        assert_eq!(backoff(20, 1.0), BACKOFF_MAX);
-        assert_eq!(backoff(3, 0.5), Duration::from_secs(4));
+        assert_eq!(backoff(BACKOFF_MAX, 0, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(BACKOFF_MAX, 3, 1.0), Duration::from_secs(8));
+        assert_eq!(backoff(BACKOFF_MAX, 20, 1.0), BACKOFF_MAX);
+        assert_eq!(backoff(BACKOFF_MAX, 3, 0.5), Duration::from_secs(4));
         assert!((0..1000).map(|_| jitter()).all(|j| (0.5..1.0).contains(&j)));
     }
 }

@@ -95,19 +95,25 @@ impl StateDir {
     }
 
     fn replace(&self, name: &str, contents: &[u8]) -> Result<(), Error> {
-        let target = self.path.join(name);
-        let temporary = self.path.join(format!(".{name}.tmp"));
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(state_error(&temporary))?;
-        file.write_all(contents).map_err(state_error(&temporary))?;
-        file.sync_all().map_err(state_error(&temporary))?;
-        fs::rename(&temporary, &target).map_err(state_error(&target))
+        replace_privately(&self.path.join(name), contents)
     }
+}
+
+/// Writes `contents` to `target` readable by the agent alone, through a synced temporary file
+/// renamed over it, so a crash leaves the old contents or the new, never half of either.
+pub(crate) fn replace_privately(target: &Path, contents: &[u8]) -> Result<(), Error> {
+    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let temporary = target.with_file_name(format!(".{name}.tmp"));
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .map_err(state_error(&temporary))?;
+    file.write_all(contents).map_err(state_error(&temporary))?;
+    file.sync_all().map_err(state_error(&temporary))?;
+    fs::rename(&temporary, target).map_err(state_error(target))
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ impl Transport {
 }
 
 /// reqwest's error with its causes, without the URL's credentials (there are none in URLs).
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

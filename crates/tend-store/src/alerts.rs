@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{Acquire, Row};
 
-use crate::{Backend, Error, Result, Scope, Store, millis, timestamp};
+use crate::{Error, Result, Scope, Store, millis, timestamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRow {
@@ -253,21 +253,8 @@ impl Store {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<OutboxRow>> {
-        let skip_locked = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE notifications SET next_attempt_at = $1 WHERE id IN (SELECT id FROM notifications \
-             WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT $3 {skip_locked}) \
-             RETURNING id, channel_id, alert_id, event, body, attempts, created_at"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(millis(now + lease))
-            .bind(millis(now))
-            .bind(i64::from(limit))
-            .fetch_all(&self.write)
-            .await?;
+        let columns = "id, channel_id, alert_id, event, body, attempts, created_at";
+        let rows = self.claim_due("notifications", columns, now, lease, limit).await?;
         let channels = sqlx::query("SELECT id, kind, target FROM notification_channels").fetch_all(&self.read).await?;
         let mut claimed = rows
             .iter()
@@ -303,23 +290,8 @@ impl Store {
         error: Option<&str>,
         retry_at: Option<Timestamp>,
     ) -> Result<()> {
-        let status = match (error, retry_at) {
-            (None, _) => "sent",
-            (Some(_), Some(_)) => "pending",
-            (Some(_), None) => "failed",
-        };
         for id in ids {
-            sqlx::query(
-                "UPDATE notifications SET status = $1, attempts = attempts + 1, last_error = $2, \
-                 next_attempt_at = $3, delivered_at = $4 WHERE id = $5",
-            )
-            .bind(status)
-            .bind(error)
-            .bind(millis(retry_at.unwrap_or(now)))
-            .bind(error.is_none().then(|| millis(now)))
-            .bind(id)
-            .execute(&self.write)
-            .await?;
+            self.record_attempt("notifications", "delivered_at", *id, now, error, retry_at).await?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Backend, Result, Scope, Store, millis, timestamp};
+use crate::{Result, Scope, Store, millis, timestamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactRow {
@@ -135,20 +135,7 @@ impl Store {
 
     /// Takes up to `limit` due notices for `lease` (see `claim_notifications`).
     pub async fn claim_notices(&self, now: Timestamp, lease: SignedDuration, limit: u32) -> Result<Vec<NoticeRow>> {
-        let skip_locked = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE maintenance_notices SET next_attempt_at = $1 WHERE id IN (SELECT id FROM maintenance_notices \
-             WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT $3 {skip_locked}) RETURNING id"
-        );
-        let claimed = sqlx::query(&sql)
-            .bind(millis(now + lease))
-            .bind(millis(now))
-            .bind(i64::from(limit))
-            .fetch_all(&self.write)
-            .await?;
+        let claimed = self.claim_due("maintenance_notices", "id", now, lease, limit).await?;
         let mut notices = Vec::with_capacity(claimed.len());
         for row in &claimed {
             let sql = format!("{NOTICE_QUERY} WHERE n.id = $1");
@@ -167,23 +154,7 @@ impl Store {
         error: Option<&str>,
         retry_at: Option<Timestamp>,
     ) -> Result<()> {
-        let status = match (error, retry_at) {
-            (None, _) => "sent",
-            (Some(_), Some(_)) => "pending",
-            (Some(_), None) => "failed",
-        };
-        sqlx::query(
-            "UPDATE maintenance_notices SET status = $1, attempts = attempts + 1, last_error = $2, \
-             next_attempt_at = $3, sent_at = $4 WHERE id = $5",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(millis(retry_at.unwrap_or(now)))
-        .bind(error.is_none().then(|| millis(now)))
-        .bind(id)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        self.record_attempt("maintenance_notices", "sent_at", id, now, error, retry_at).await
     }
 
     /// The notices of a window, if the caller may see it.

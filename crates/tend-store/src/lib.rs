@@ -22,6 +22,7 @@ mod inventory;
 mod jobs;
 mod migrate;
 mod monitoring;
+mod outbox;
 mod patching;
 mod probes;
 mod series;

@@ -4,7 +4,7 @@
 use jiff::{SignedDuration, Timestamp};
 use sqlx::Row;
 
-use crate::{Backend, Result, Store, millis};
+use crate::{Result, Store, millis};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TicketMail {
@@ -39,20 +39,8 @@ impl Store {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<TicketMail>> {
-        let skip_locked = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE ticket_mail SET next_attempt_at = $1 WHERE id IN (SELECT id FROM ticket_mail \
-             WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT $3 {skip_locked}) \
-             RETURNING id, ticket_id, to_email, subject, body, attempts"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(millis(now + lease))
-            .bind(millis(now))
-            .bind(i64::from(limit))
-            .fetch_all(&self.write)
+        let rows = self
+            .claim_due("ticket_mail", "id, ticket_id, to_email, subject, body, attempts", now, lease, limit)
             .await?;
         let mut mails = rows
             .iter()
@@ -79,22 +67,6 @@ impl Store {
         error: Option<&str>,
         retry_at: Option<Timestamp>,
     ) -> Result<()> {
-        let status = match (error, retry_at) {
-            (None, _) => "sent",
-            (Some(_), Some(_)) => "pending",
-            (Some(_), None) => "failed",
-        };
-        sqlx::query(
-            "UPDATE ticket_mail SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
-             sent_at = $4 WHERE id = $5",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(millis(retry_at.unwrap_or(now)))
-        .bind(error.is_none().then(|| millis(now)))
-        .bind(id)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        self.record_attempt("ticket_mail", "sent_at", id, now, error, retry_at).await
     }
 }

@@ -147,7 +147,7 @@ pub async fn deliver(state: &AppState, now: Timestamp) -> Result<(), Error> {
             Ok(()) => state.store.record_ticket_mail(mail.id, now, None, None).await?,
             Err(reason) => {
                 let attempts = mail.attempts + 1;
-                let retry_at = (attempts < notify::MAX_ATTEMPTS).then(|| now + notify::backoff(attempts));
+                let retry_at = notify::retry_at(attempts, now);
                 tracing::warn!(ticket = mail.ticket_id, attempts, %reason, "ticket e-mail failed");
                 state.store.record_ticket_mail(mail.id, now, Some(&reason), retry_at).await?;
             }

@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use tend_core::maintenance;
 use tend_store::{MaintenanceWindowRow, NoticeRow, Scope};
 
-use super::notify::{self, MAX_ATTEMPTS};
+use super::notify;
 use super::scheduler::schedule_of;
 use crate::{AppState, Error};
 
@@ -55,7 +55,7 @@ async fn deliver(state: &AppState, now: Timestamp) -> Result<(), Error> {
             Ok(()) => state.store.record_notice(notice.id, now, None, None).await?,
             Err(reason) => {
                 let attempts = notice.attempts + 1;
-                let retry_at = (attempts < MAX_ATTEMPTS).then(|| now + notify::backoff(attempts));
+                let retry_at = notify::retry_at(attempts, now);
                 tracing::warn!(notice = notice.id, attempts, %reason, "maintenance notice failed");
                 state.store.record_notice(notice.id, now, Some(&reason), retry_at).await?;
             }

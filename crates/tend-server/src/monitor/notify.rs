@@ -18,7 +18,7 @@ use crate::config::NotificationsConfig;
 use crate::{AppState, Error};
 
 /// A notification is given up after this many failed attempts.
-pub const MAX_ATTEMPTS: u32 = 10;
+const MAX_ATTEMPTS: u32 = 10;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long claimed notifications are this instance's to deliver: longer than a delivery takes.
 const DELIVERY_LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -35,7 +35,7 @@ pub async fn deliver_due(state: &AppState, now: Timestamp) -> Result<(), Error> 
             Ok(()) => state.store.record_delivery(&ids, now, None, None).await?,
             Err(reason) => {
                 let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
-                let retry_at = (attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
+                let retry_at = retry_at(attempts, now);
                 tracing::warn!(channel = rows[0].channel_id, attempts, %reason, "notification delivery failed");
                 state.store.record_delivery(&ids, now, Some(&reason), retry_at).await?;
             }
@@ -44,8 +44,14 @@ pub async fn deliver_due(state: &AppState, now: Timestamp) -> Result<(), Error> 
     Ok(())
 }
 
+/// When to try again after the failed attempt number `attempts` (from 1): 30 s, doubling, at
+/// most an hour apart; `None` once [`MAX_ATTEMPTS`] have failed.
+pub fn retry_at(attempts: u32, now: Timestamp) -> Option<Timestamp> {
+    (attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts))
+}
+
 /// 30 s, doubling, at most an hour.
-pub fn backoff(attempts: u32) -> SignedDuration {
+fn backoff(attempts: u32) -> SignedDuration {
     let secs = 30i64.saturating_mul(1 << attempts.min(7));
     SignedDuration::from_secs(secs.min(3600))
 }

@@ -110,7 +110,7 @@ fn host_line(host: Host, now: Timestamp) -> HostLine {
     }
 }
 
-fn status_word(status: HostStatus) -> &'static str {
+pub(super) fn status_word(status: HostStatus) -> &'static str {
     match status {
         HostStatus::Pending => "pending",
         HostStatus::Up => "up",

@@ -9,7 +9,6 @@ use axum::response::Response;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use tend_core::desk::{Clock, ClockState, SlaClocks};
-use tend_proto::api::HostStatus;
 use tend_store::{MaintenanceWindowRow, TicketFilter, TicketRow};
 
 use super::request::KINDS;
@@ -17,6 +16,7 @@ use super::{Customer, PageError, ago, duration_text, kind_text, status_text, tim
 use crate::AppState;
 use crate::desk::{contract, sla};
 use crate::monitor::scheduler::schedule_of;
+use crate::web::dashboard::status_word;
 use crate::web::render;
 
 /// Hosts shown until the portal paginates; a client with more uses the API.
@@ -228,15 +228,5 @@ pub(super) fn clock_text(clock: &Clock, now: Timestamp) -> (String, &'static str
                 .unwrap_or_default();
             (format!("{} left{due}", duration_text(remaining)), state)
         }
-    }
-}
-
-fn status_word(status: HostStatus) -> &'static str {
-    match status {
-        HostStatus::Pending => "pending",
-        HostStatus::Up => "up",
-        HostStatus::Overdue => "overdue",
-        HostStatus::Stopped => "stopped",
-        HostStatus::Revoked => "revoked",
     }
 }
