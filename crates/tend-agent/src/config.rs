@@ -64,6 +64,18 @@ pub struct JobsConfig {
     pub allow_scripts: bool,
     /// Seconds a script may run before it is killed.
     pub script_timeout_secs: u64,
+    /// Seconds an `apply_updates` job may take, package list refresh included, before the
+    /// package manager is killed and the job failed.
+    pub apply_updates_timeout_secs: u64,
+    /// apt-get, for `apply_updates` on Debian-family hosts.
+    pub apt_get: String,
+    /// dpkg-query, which lists the installed versions before and after an update.
+    pub dpkg_query: String,
+    /// dnf, for `apply_updates` on hosts without apt-get.
+    pub dnf: String,
+    /// Extra arguments given to every apt-get of an `apply_updates` job, before the command:
+    /// e.g. `["-o", "Acquire::http::Proxy=http://proxy:3128"]`.
+    pub apt_options: Vec<String>,
 }
 
 impl Default for JobsConfig {
@@ -77,6 +89,11 @@ impl Default for JobsConfig {
             power_command_timeout_secs: 60,
             allow_scripts: false,
             script_timeout_secs: 600,
+            apply_updates_timeout_secs: 1800,
+            apt_get: "apt-get".into(),
+            dpkg_query: "dpkg-query".into(),
+            dnf: "dnf".into(),
+            apt_options: Vec::new(),
         }
     }
 }

@@ -56,8 +56,16 @@ pub async fn run(config: &AgentConfig, shutdown: impl Future<Output = ()>) -> Re
     let collectors = CollectorSet::new(collect::all(&config.collectors));
     // Jobs run beside the reports, on their own connection, and stop with them.
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs =
-        tokio::spawn(crate::jobs::run(config.jobs.clone(), identity.clone(), state.path().to_owned(), jobs_stopped));
+    // A job that changed the installed packages has them collected again and reported at once,
+    // rather than at the packages collector's next hourly run.
+    let packages_changed = std::sync::Arc::new(tokio::sync::Notify::new());
+    let jobs = tokio::spawn(crate::jobs::run_telling(
+        config.jobs.clone(),
+        identity.clone(),
+        state.path().to_owned(),
+        jobs_stopped,
+        packages_changed.clone(),
+    ));
     let mut reporter = Reporter::new(state, identity, spool, collectors, config.interval_override())?;
     tracing::info!(agent_id = reporter.identity.agent_id, server = %reporter.identity.server_url, "agent running");
     tokio::pin!(shutdown);
@@ -70,6 +78,10 @@ pub async fn run(config: &AgentConfig, shutdown: impl Future<Output = ()>) -> Re
                 reporter.cycle(false).await?;
             }
             () = sleep_until_some(retry) => reporter.deliver().await?,
+            () = packages_changed.notified() => {
+                reporter.collectors.make_due(collect::packages::NAME);
+                reporter.cycle(false).await?;
+            }
             () = &mut shutdown => break,
         }
     }

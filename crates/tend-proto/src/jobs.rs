@@ -29,10 +29,14 @@ pub enum JobKind {
     /// A free-form shell script (`params.script`); refused by agents that do not enable
     /// scripts.
     Script,
+    /// Install pending package updates through the host's package manager
+    /// ([`ApplyUpdatesParams`]).
+    ApplyUpdates,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [JobKind::Reboot, JobKind::Shutdown, JobKind::PowerCycle, JobKind::Script];
+    pub const ALL: [JobKind; 5] =
+        [JobKind::Reboot, JobKind::Shutdown, JobKind::PowerCycle, JobKind::Script, JobKind::ApplyUpdates];
 
     /// The name stored and sent on the wire, as serde writes it.
     pub fn as_str(self) -> &'static str {
@@ -41,6 +45,7 @@ impl JobKind {
             JobKind::Shutdown => "shutdown",
             JobKind::PowerCycle => "power_cycle",
             JobKind::Script => "script",
+            JobKind::ApplyUpdates => "apply_updates",
         }
     }
 
@@ -162,6 +167,86 @@ pub struct JobResult {
     /// The job was not run because the agent's configuration forbids it; `ok` is false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refused: bool,
+    /// `apply_updates` only: the packages whose installed version changed, from a comparison
+    /// of the package database before and after (at most [`MAX_PACKAGES`]). None for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<PackageChange>>,
+}
+
+/// One package an `apply_updates` job changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PackageChange {
+    pub package: String,
+    /// The version before; none: newly installed (a new dependency).
+    pub from: Option<String>,
+    /// The version after; none: removed.
+    pub to: Option<String>,
+}
+
+/// Most package names an `apply_updates` job may name.
+pub const MAX_PACKAGES: usize = 10_000;
+
+/// The parameters of an `apply_updates` job:
+///
+/// ```json
+/// {"packages": ["openssl", "libssl3"], "security_only": false, "refresh": true}
+/// ```
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ApplyUpdatesParams {
+    /// The packages to bring up to date (only those already installed are upgraded); empty:
+    /// every pending update.
+    pub packages: Vec<String>,
+    /// Only updates from the distribution's security archive. With apt this upgrades every
+    /// installed package with a newer version in a suite whose name ends in `-security` (or
+    /// `/updates`); with dnf it is `--security`.
+    pub security_only: bool,
+    /// Refresh the package lists (`apt-get update`) first. On by default.
+    #[serde(default = "yes")]
+    pub refresh: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ApplyUpdatesParams {
+    /// Reads and checks `params` as a job carries them (`null` is `{}`).
+    pub fn from_value(params: &serde_json::Value) -> Result<ApplyUpdatesParams, String> {
+        let read: ApplyUpdatesParams = match params {
+            serde_json::Value::Null => ApplyUpdatesParams { refresh: true, ..ApplyUpdatesParams::default() },
+            other => serde_json::from_value(other.clone()).map_err(|e| e.to_string())?,
+        };
+        read.validate()?;
+        Ok(read)
+    }
+
+    /// Package names must be Debian package names (which rpm names of the same shape also
+    /// are): they reach the package manager's command line, so nothing else may pass.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.packages.len() > MAX_PACKAGES {
+            return Err(format!("at most {MAX_PACKAGES} packages may be named, not {}", self.packages.len()));
+        }
+        match self.packages.iter().find(|name| !is_package_name(name)) {
+            Some(bad) => Err(format!(
+                "{bad:?} is not a package name: lower-case letters, digits, '+', '-' and '.', at least two, \
+                 starting with a letter or digit"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Debian Policy 5.6.1: at least two characters, lower-case letters, digits, `+`, `-` and `.`,
+/// starting with a letter or digit. Never an option (`-…`) to the package manager.
+pub fn is_package_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() >= 2
+        && bytes.len() <= 255
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 impl JobResult {
@@ -271,6 +356,25 @@ mod tests {
         assert!(!serde_json::to_string(&ok).unwrap().contains("refused"), "written only when true");
         let read: JobResult = serde_json::from_str(r#"{"ok": false}"#).unwrap();
         assert_eq!(read, JobResult::default());
+    }
+
+    #[test]
+    fn apply_updates_params_name_only_debian_packages() {
+        let read =
+            ApplyUpdatesParams::from_value(&serde_json::json!({"packages": ["openssl", "libstdc++6", "g++-12"]}))
+                .unwrap();
+        assert_eq!(read.packages.len(), 3);
+        assert!(read.refresh && !read.security_only, "refresh by default");
+        assert_eq!(ApplyUpdatesParams::from_value(&serde_json::Value::Null).unwrap().packages, Vec::<String>::new());
+        assert!(ApplyUpdatesParams::from_value(&serde_json::Value::Null).unwrap().refresh);
+        for bad in ["-oDebug=1", "OpenSSL", "a", "foo bar", "pkg;rm", "", ".hidden", "foo_bar", "x/y"] {
+            let params = serde_json::json!({ "packages": [bad] });
+            assert!(ApplyUpdatesParams::from_value(&params).is_err(), "{bad:?} accepted");
+        }
+        let many = serde_json::json!({ "packages": vec!["aa"; MAX_PACKAGES + 1] });
+        assert!(ApplyUpdatesParams::from_value(&many).unwrap_err().contains("at most 10000"));
+        assert!(ApplyUpdatesParams::from_value(&serde_json::json!({"package": ["aa"]})).is_err(), "a typo is refused");
+        assert!(ApplyUpdatesParams::from_value(&serde_json::json!({"packages": "aa"})).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod desk;
 pub mod inventory;
 pub mod jobs;
 pub mod patching;
+pub mod rollouts;
 pub mod tickets;
 
 /// Version of the agent report schema carried in every report.

@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_routing.sql")),
     (6, include_str!("../migrations/sqlite/0006_service_desk.sql")),
     (7, include_str!("../migrations/sqlite/0007_patching.sql")),
+    (8, include_str!("../migrations/sqlite/0008_rollouts.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -23,6 +24,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (5, include_str!("../migrations/postgres/0005_routing.sql")),
     (6, include_str!("../migrations/postgres/0006_service_desk.sql")),
     (7, include_str!("../migrations/postgres/0007_patching.sql")),
+    (8, include_str!("../migrations/postgres/0008_rollouts.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting

@@ -126,6 +126,62 @@ pub enum PatchCommand {
         #[command(flatten)]
         output: JsonFlag,
     },
+    /// Patch rollouts through rings: test before production.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Roll packages out through a client's rings (staff): the first ring at once, each next
+    /// ring after the one before applied them and soaked with no new critical alert.
+    #[command(
+        after_help = "Examples:\n  tend patch rollout new acme 'openssl DSA-5678-1' openssl libssl3 --emergency\n  \
+tend patch rollout new acme kernel linux-image-amd64 --rings test,staging,production"
+    )]
+    New {
+        /// Client id or name.
+        client: String,
+        /// What the patch set is, for people.
+        name: String,
+        /// The packages to update.
+        #[arg(required = true)]
+        packages: Vec<String>,
+        /// The rings in order (comma-separated); default test,production.
+        #[arg(long, value_delimiter = ',')]
+        rings: Option<Vec<String>>,
+        /// An emergency: each ring soaks 2 h instead of 24 h.
+        #[arg(long)]
+        emergency: bool,
+        /// How long each ring soaks, in seconds (overrides the urgency's soak).
+        #[arg(long)]
+        soak_secs: Option<i64>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// List rollouts, newest first.
+    List {
+        /// Only this client's (id or name).
+        #[arg(long)]
+        client: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// One rollout per ring and host: applied, failed, queued, running or pending.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Start the next ring without waiting for the soak (staff); the reason is audited.
+    Promote {
+        id: i64,
+        /// Why the soak is cut short.
+        #[arg(long, required = true)]
+        reason: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,12 +189,14 @@ pub enum JobCommand {
     /// Ask the host's agent to run a job. Refused (exit 3, with the reason) unless an open
     /// ticket or a standing authorization of the contract allows it on this host now.
     #[command(after_help = "Examples:\n  tend job run web1 reboot --ticket 42\n  \
-tend job run 7 script --script 'df -h'   (runs only where the agent sets allow_scripts)")]
+tend job run 7 script --script 'df -h'   (runs only where the agent sets allow_scripts)\n  \
+tend job run web1 apply_updates --packages openssl,libssl3")]
     Run {
         /// Host id or hostname.
         host: String,
-        /// What to do; `script` runs the shell script given with --script.
-        #[arg(value_parser = ["reboot", "shutdown", "power_cycle", "script"])]
+        /// What to do; `script` runs the shell script given with --script; `apply_updates`
+        /// installs pending updates (needs `patching` in the client's contract, no ticket).
+        #[arg(value_parser = ["reboot", "shutdown", "power_cycle", "script", "apply_updates"])]
         kind: String,
         /// The ticket the work is for: its authorization is tried first and the job is
         /// recorded in its history.
@@ -147,6 +205,13 @@ tend job run 7 script --script 'df -h'   (runs only where the agent sets allow_s
         /// The shell script of a `script` job.
         #[arg(long, required_if_eq("kind", "script"))]
         script: Option<String>,
+        /// The packages an `apply_updates` job upgrades, comma-separated; default: every
+        /// pending update.
+        #[arg(long, value_delimiter = ',')]
+        packages: Vec<String>,
+        /// An `apply_updates` job installs security updates only.
+        #[arg(long)]
+        security_only: bool,
         #[command(flatten)]
         output: JsonFlag,
     },
@@ -391,6 +456,14 @@ pub enum HostCommand {
         host: String,
         #[command(flatten)]
         output: JsonFlag,
+    },
+    /// Put a host in a ring for patch rollouts (staff); `none` takes it out of every ring.
+    #[command(after_help = "Example:\n  tend host ring web1 test")]
+    Ring {
+        /// Host id or hostname.
+        host: String,
+        /// The ring, e.g. test or production; none for no ring.
+        ring: String,
     },
 }
 

@@ -54,6 +54,14 @@ impl CollectorSet {
         self.slots.iter().map(|s| s.name).collect()
     }
 
+    /// Makes the collector named `name` due at the next [`CollectorSet::collect`], whenever it
+    /// last ran: something (a job) changed what it reads.
+    pub fn make_due(&mut self, name: &str) {
+        for slot in self.slots.iter_mut().filter(|slot| slot.name == name && slot.period != Duration::MAX) {
+            slot.next_due = None;
+        }
+    }
+
     /// Runs every due collector concurrently and gathers their sections and statuses.
     pub async fn collect(&mut self) -> Sections {
         let now = Instant::now();
@@ -209,5 +217,9 @@ mod tests {
         }
         assert_eq!((hourly_runs.load(Ordering::SeqCst), always_runs.load(Ordering::SeqCst)), (1, 3));
         assert_eq!(set.names(), vec!["hourly", "always"]);
+        set.make_due("hourly");
+        set.collect().await;
+        set.collect().await;
+        assert_eq!(hourly_runs.load(Ordering::SeqCst), 2, "made due once, then hourly again");
     }
 }

@@ -117,9 +117,9 @@ async fn create_job(
         result: None,
     };
     let job = state.store.queue_job(caller.scope(), &row).await?;
-    audit(&state, entry("allowed", format!("job {} queued, authorized by {}", job.id, grant.source))).await?;
+    audit(&state, entry("allowed", format!("job {} queued, authorized by {grant}", job.id))).await?;
     Wakeups::job_queued();
-    tracing::info!(job_id = job.id, host_id, kind = new.kind.as_str(), source = %grant.source, "queued a job");
+    tracing::info!(job_id = job.id, host_id, kind = new.kind.as_str(), source = %grant, "queued a job");
     Ok(created(job_body(&job)?))
 }
 

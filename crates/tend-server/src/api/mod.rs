@@ -12,6 +12,7 @@ mod jobs;
 mod monitoring;
 mod patching;
 mod probes;
+mod rollouts;
 mod session;
 mod tickets;
 pub(crate) mod users;
@@ -45,6 +46,7 @@ use crate::{AppState, Error};
         (name = "vault", description = "Access credentials, sealed; reveals and the audit trail"),
         (name = "jobs", description = "Typed jobs agents run, gated by the customer's authorization"),
         (name = "patching", description = "Advisories, hosts' exposures, the security promise, mitigations"),
+        (name = "rollouts", description = "Rings of hosts and patch rollouts through them, test before production"),
         (name = "agent", description = "Endpoints the tend agent calls"),
     )
 )]
@@ -77,6 +79,7 @@ pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(vault::routes())
         .merge(jobs::routes())
         .merge(patching::routes(max_report_bytes))
+        .merge(rollouts::routes())
         .merge(crate::agent_api::routes(max_report_bytes))
         .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
 }

@@ -15,9 +15,16 @@
 //! script must in addition be enabled in the agent's own configuration, which the server
 //! cannot see: the agent refuses it otherwise.
 //!
+//! `apply_updates` is no gated action: installing updates is the patching service the customer
+//! bought, so the client's contract must include `patching`, and no ticket is needed. The
+//! updates' schedule (maintenance windows, rings) is the patching module's business, not the
+//! gate's.
+//!
 //! Must not: talk to a host (agents call in), or decide which actions a grant permits (core's).
 
 pub(crate) mod agent;
+
+use std::fmt;
 
 use jiff::civil::DateTime;
 use jiff::{SignedDuration, Timestamp};
@@ -25,20 +32,67 @@ use tend_core::desk::{GatedAction, Grant, GrantSource, Refusal, TimeLimit, autho
 use tend_core::maintenance::{self, WindowSchedule};
 use tend_proto::desk::TicketForm;
 use tend_proto::jobs::{
-    AuthorizedAction, JobKind, JobResult, MAX_SCRIPT_BYTES, RecurringWindow, StandingAuthorization,
+    ApplyUpdatesParams, AuthorizedAction, JobKind, JobResult, MAX_SCRIPT_BYTES, RecurringWindow, StandingAuthorization,
 };
 use tend_store::{AuditEntry, HostRow, JobRow, Scope, TicketRow};
 use tokio::sync::Notify;
 
 use crate::{AppState, Error};
 
-/// The domain's action for a job kind (see the module documentation).
-pub fn gated_action(kind: JobKind) -> GatedAction {
+/// The domain's action for a job kind (see the module documentation); none for kinds that a
+/// contracted service allows instead.
+pub fn gated_action(kind: JobKind) -> Option<GatedAction> {
     match kind {
-        JobKind::Reboot => GatedAction::Reboot,
-        JobKind::Shutdown => GatedAction::Shutdown,
-        JobKind::PowerCycle => GatedAction::PowerCycle,
-        JobKind::Script => GatedAction::DestructiveJob,
+        JobKind::Reboot => Some(GatedAction::Reboot),
+        JobKind::Shutdown => Some(GatedAction::Shutdown),
+        JobKind::PowerCycle => Some(GatedAction::PowerCycle),
+        JobKind::Script => Some(GatedAction::DestructiveJob),
+        JobKind::ApplyUpdates => None,
+    }
+}
+
+/// The contract's service that allows a kind which is no gated action.
+pub fn contracted_service(kind: JobKind) -> Option<&'static str> {
+    match kind {
+        JobKind::ApplyUpdates => Some("patching"),
+        JobKind::Reboot | JobKind::Shutdown | JobKind::PowerCycle | JobKind::Script => None,
+    }
+}
+
+/// What allowed a job.
+#[derive(Debug, Clone)]
+pub enum Allowance {
+    /// A ticket's or a standing authorization.
+    Grant(Box<Grant>),
+    /// The client's contract includes this service.
+    Contract { service: &'static str },
+}
+
+impl fmt::Display for Allowance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Allowance::Grant(grant) => write!(f, "{}", grant.source),
+            Allowance::Contract { service } => write!(f, "the client's contract ({service})"),
+        }
+    }
+}
+
+/// Why a job may not run, as the technician should be told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobRefusal {
+    Gate(Refusal),
+    /// The client did not buy the service the job belongs to.
+    NotContracted {
+        service: &'static str,
+    },
+}
+
+impl fmt::Display for JobRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobRefusal::Gate(refusal) => write!(f, "{refusal}"),
+            JobRefusal::NotContracted { service } => write!(f, "the client's contract does not include {service}"),
+        }
     }
 }
 
@@ -161,25 +215,38 @@ pub async fn grants_for_host(
     Ok(grants)
 }
 
-/// Whether `kind` may run on `host` at `at`: the grant that allows it, or the refusal to show.
+/// Whether `kind` may run on `host` at `at`: what allows it, or the refusal to show.
 pub async fn authorize_job(
     state: &AppState,
     host: &HostRow,
     kind: JobKind,
     ticket_id: Option<i64>,
     at: Timestamp,
-) -> Result<Result<Grant, Refusal>, Error> {
+) -> Result<Result<Allowance, JobRefusal>, Error> {
+    if let Some(service) = contracted_service(kind) {
+        let contract = crate::desk::contract::of_client(state, host.client_id).await?;
+        return Ok(if contract.includes(service) {
+            Ok(Allowance::Contract { service })
+        } else {
+            Err(JobRefusal::NotContracted { service })
+        });
+    }
+    let Some(action) = gated_action(kind) else {
+        return Err(Error::Internal(format!("job kind {} has neither a gated action nor a service", kind.as_str())));
+    };
     let grants = grants_for_host(state, host.client_id, host.id, ticket_id).await?;
-    Ok(authorize_action(&grants, host.id, gated_action(kind), at).cloned())
+    Ok(authorize_action(&grants, host.id, action, at)
+        .map(|grant| Allowance::Grant(Box::new(grant.clone())))
+        .map_err(JobRefusal::Gate))
 }
 
 /// The ticket a decision concerns: the one named, else the one whose grant allowed the action
 /// or would allow it later.
-pub fn decision_ticket(decision: &Result<Grant, Refusal>, named: Option<i64>) -> Option<i64> {
+pub fn decision_ticket(decision: &Result<Allowance, JobRefusal>, named: Option<i64>) -> Option<i64> {
     let source = match decision {
-        Ok(grant) => Some(grant.source),
-        Err(Refusal::OutsideWindow { source, .. }) => Some(*source),
-        Err(_) => None,
+        Ok(Allowance::Grant(grant)) => Some(grant.source),
+        Err(JobRefusal::Gate(Refusal::OutsideWindow { source, .. })) => Some(*source),
+        Ok(Allowance::Contract { .. }) | Err(_) => None,
     };
     named.or(match source {
         Some(GrantSource::Ticket(id)) => Some(id),
@@ -226,6 +293,11 @@ pub fn validate_params(kind: JobKind, params: &serde_json::Value) -> Result<serd
         serde_json::Value::Object(object) => object.clone(),
         _ => return Err(Error::invalid_field("params", "expected an object")),
     };
+    if kind == JobKind::ApplyUpdates {
+        let params = ApplyUpdatesParams::from_value(&serde_json::Value::Object(object))
+            .map_err(|e| Error::invalid_field("params", e))?;
+        return serde_json::to_value(params).map_err(|e| Error::Internal(e.to_string()));
+    }
     let allowed: &[&str] = match kind {
         JobKind::Script => &["script"],
         _ => &[],
@@ -301,7 +373,13 @@ mod tests {
             (JobKind::Script, GatedAction::DestructiveJob),
         ];
         for (kind, action) in table {
-            assert_eq!(gated_action(kind), action, "{kind:?}");
+            assert_eq!(gated_action(kind), Some(action), "{kind:?}");
+            assert_eq!(contracted_service(kind), None, "{kind:?}");
+        }
+        assert_eq!(gated_action(JobKind::ApplyUpdates), None, "not a power action");
+        assert_eq!(contracted_service(JobKind::ApplyUpdates), Some("patching"));
+        for kind in JobKind::ALL {
+            assert!(gated_action(kind).is_some() != contracted_service(kind).is_some(), "{kind:?}: exactly one gate");
         }
     }
 
@@ -372,18 +450,28 @@ mod tests {
         assert_eq!(validate_params(JobKind::Script, &script).unwrap(), script);
         let huge = serde_json::json!({"script": "x".repeat(MAX_SCRIPT_BYTES + 1)});
         assert!(validate_params(JobKind::Script, &huge).is_err());
+        let apply = validate_params(JobKind::ApplyUpdates, &serde_json::json!({"packages": ["openssl"]})).unwrap();
+        assert_eq!(apply, serde_json::json!({"packages": ["openssl"], "security_only": false, "refresh": true}));
+        assert!(validate_params(JobKind::ApplyUpdates, &serde_json::json!({"packages": ["rm -rf"]})).is_err());
+        assert!(validate_params(JobKind::ApplyUpdates, &serde_json::json!({"script": "x"})).is_err());
     }
 
     #[test]
     fn a_decision_names_its_ticket() {
         let grant =
             Grant { source: GrantSource::Ticket(4), host_id: Some(1), actions: vec![], when: TimeLimit::Always };
-        assert_eq!(decision_ticket(&Ok(grant.clone()), None), Some(4));
-        assert_eq!(decision_ticket(&Ok(grant), Some(9)), Some(9), "the ticket named wins");
+        assert_eq!(decision_ticket(&Ok(Allowance::Grant(Box::new(grant.clone()))), None), Some(4));
+        assert_eq!(decision_ticket(&Ok(Allowance::Grant(Box::new(grant))), Some(9)), Some(9), "the ticket named wins");
         let later =
             Refusal::OutsideWindow { action: GatedAction::Reboot, source: GrantSource::Ticket(5), next_start: None };
-        assert_eq!(decision_ticket(&Err(later), None), Some(5));
+        assert_eq!(decision_ticket(&Err(JobRefusal::Gate(later)), None), Some(5));
         let none = Refusal::NoAuthorization { action: GatedAction::Reboot };
-        assert_eq!(decision_ticket(&Err(none), None), None);
+        assert_eq!(decision_ticket(&Err(JobRefusal::Gate(none)), None), None);
+        let contract = Allowance::Contract { service: "patching" };
+        assert_eq!(decision_ticket(&Ok(contract.clone()), None), None);
+        assert_eq!(contract.to_string(), "the client's contract (patching)");
+        let excluded = JobRefusal::NotContracted { service: "patching" };
+        assert_eq!(excluded.to_string(), "the client's contract does not include patching");
+        assert_eq!(decision_ticket(&Err(excluded), None), None);
     }
 }

@@ -32,6 +32,8 @@ const PROBE_WORKERS: usize = 256;
 const PROBE_LEASE: SignedDuration = SignedDuration::from_secs(360);
 /// Notifications leave within a second of the change that caused them.
 const DELIVERY_EVERY: Duration = Duration::from_millis(500);
+/// Rollouts soak for hours; a finished apply job is seen and the next ring started this late.
+const ROLLOUTS_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs until `stop` turns true.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -47,6 +49,8 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     notices.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut forecasts = tokio::time::interval(FORECAST_EVERY);
     forecasts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rollouts = tokio::time::interval(ROLLOUTS_EVERY);
+    rollouts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let advisory_refresh_every = Duration::from_secs(u64::from(state.config.patching.refresh_hours.max(1)) * 3600);
     let mut advisories = tokio::time::interval(advisory_refresh_every);
     advisories.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -77,6 +81,11 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = forecasts.tick() => {
                 if let Err(e) = forecast::run(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "disk-full forecasts failed");
+                }
+            }
+            _ = rollouts.tick() => {
+                if let Err(e) = crate::patching::rollout::advance_all(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "advancing rollouts failed");
                 }
             }
             _ = advisories.tick() => crate::patching::import::refresh_in_background(&state),

@@ -3,9 +3,11 @@
 //! package inventory, and compliance with the security promise per host and per client.
 //!
 //! Must not: decide what is vulnerable or overdue (the domain does, with the instant passed in),
-//! or run anything on a host. Not built yet: rings, patch sets, apply jobs, holds per client.
+//! or run anything on a host. `rollout`: patch sets through rings (test before production).
+//! Not built yet: stored patch sets, holds per client.
 
 pub mod import;
+pub mod rollout;
 
 use jiff::Timestamp;
 use tend_core::patching::{

@@ -8,6 +8,7 @@ mod ingest;
 mod jobs;
 mod patching;
 mod probes;
+mod rollouts;
 mod schema;
 mod tenancy;
 mod tickets;

@@ -22,6 +22,7 @@ pub async fn run(command: HostCommand) -> anyhow::Result<()> {
             }
             print!("{}", host_table(&hosts));
         }
+        HostCommand::Ring { host, ring } => super::rollouts::set_ring(&api, &host, &ring).await?,
         HostCommand::Show { host, output } => {
             let id = resolve_host(&api, &host).await?;
             let detail: HostDetail = api.get(&format!("/api/v1/hosts/{id}")).await?;

@@ -10,11 +10,14 @@ use crate::output::{Table, json, or_dash};
 pub async fn run(command: JobCommand) -> anyhow::Result<()> {
     let api = Api::logged_in()?;
     match command {
-        JobCommand::Run { host, kind, ticket, script, output } => {
+        JobCommand::Run { host, kind, ticket, script, packages, security_only, output } => {
             let host_id = resolve_host(&api, &host).await?;
             let kind = JobKind::from_name(&kind).expect("clap allows only known kinds");
             let params = match script {
                 Some(script) => serde_json::json!({ "script": script }),
+                None if kind == JobKind::ApplyUpdates => {
+                    serde_json::json!({ "packages": packages, "security_only": security_only })
+                }
                 None => serde_json::Value::Null,
             };
             let new = NewJob { kind, ticket_id: ticket, params };
@@ -87,6 +90,10 @@ fn describe(job: &Job) -> String {
     if let Some(result) = &job.result {
         lines.push(format!("exit code    {}", or_dash(result.exit_code)));
         lines.push(format!("duration     {} ms", result.duration_ms));
+        for change in result.changes.iter().flatten() {
+            let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+            lines.push(format!("changed      {} {} → {}", change.package, version(&change.from), version(&change.to)));
+        }
         lines.push(String::new());
         lines.push(result.output.trim_end().to_owned());
     }

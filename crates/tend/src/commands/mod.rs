@@ -9,6 +9,7 @@ pub mod monitoring;
 pub mod parse;
 pub mod patching;
 pub mod probe;
+pub mod rollouts;
 pub mod server;
 pub mod session;
 pub mod tickets;

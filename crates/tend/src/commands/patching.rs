@@ -71,6 +71,7 @@ pub async fn patch(command: PatchCommand) -> anyhow::Result<()> {
             }
             print!("{}", exposures_table(&found));
         }
+        PatchCommand::Rollout(command) => super::rollouts::rollout(&api, command).await?,
     }
     Ok(())
 }

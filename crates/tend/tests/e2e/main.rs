@@ -3,6 +3,7 @@
 
 mod agent;
 mod api;
+mod apply_updates;
 mod cli;
 mod desk;
 mod desk_mail;
@@ -11,6 +12,7 @@ mod jobs;
 mod monitoring;
 mod patching;
 mod portal;
+mod rollouts;
 mod spool;
 mod tenancy;
 mod up;

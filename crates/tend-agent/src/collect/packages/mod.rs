@@ -32,6 +32,9 @@ use super::tool::{self, ToolOutput};
 use super::{Collector, Section};
 use crate::Error;
 
+/// The collector's name, as reports and `CollectorSet::make_due` know it.
+pub const NAME: &str = "packages";
+
 /// Longest run of the whole collector; the tools' own limits below add up to less.
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// Packages change when someone updates the host, which is rare next to a collection cycle, and
@@ -170,7 +173,7 @@ impl Default for PackagesCollector {
 
 impl Collector for PackagesCollector {
     fn name(&self) -> &'static str {
-        "packages"
+        NAME
     }
 
     fn timeout(&self) -> Duration {

@@ -18,15 +18,18 @@
 //! (1 s doubling to a minute); reports are not affected, they have their own path. Must not:
 //! run anything the configuration does not name, or block the reporting loop.
 
+mod apply;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tend_proto::api::Problem;
 use tend_proto::jobs::{AgentJob, JobKind, JobResult, MAX_OUTPUT_BYTES, bounded_output};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::Error;
@@ -43,13 +46,25 @@ const PIPE_GRACE: Duration = Duration::from_secs(2);
 
 /// Polls for jobs and runs them until `stop` turns true (or its sender is gone). Ends early
 /// only when the server refuses the agent's credential, which the reporting loop reports too.
-pub async fn run(config: JobsConfig, identity: Identity, state_dir: PathBuf, mut stop: watch::Receiver<bool>) {
+pub async fn run(config: JobsConfig, identity: Identity, state_dir: PathBuf, stop: watch::Receiver<bool>) {
+    run_telling(config, identity, state_dir, stop, Arc::new(Notify::new())).await;
+}
+
+/// [`run`], notifying `packages_changed` after a job that may have changed the installed
+/// packages, so that the reporting loop collects them again at once.
+pub async fn run_telling(
+    config: JobsConfig,
+    identity: Identity,
+    state_dir: PathBuf,
+    mut stop: watch::Receiver<bool>,
+    packages_changed: Arc<Notify>,
+) {
     if !config.enabled {
         tracing::info!("jobs are disabled in this agent's configuration");
         return;
     }
     let mut runner = match Runner::new(config, &identity, &state_dir) {
-        Ok(runner) => runner,
+        Ok(runner) => Runner { packages_changed, ..runner },
         Err(e) => {
             tracing::error!(error = %e, "jobs cannot start; this agent will run none");
             return;
@@ -96,11 +111,17 @@ struct Runner {
     config: JobsConfig,
     server: JobsClient,
     results: ResultStore,
+    packages_changed: Arc<Notify>,
 }
 
 impl Runner {
     fn new(config: JobsConfig, identity: &Identity, state_dir: &Path) -> Result<Runner, Error> {
-        Ok(Runner { config, server: JobsClient::new(identity)?, results: ResultStore::open(&state_dir.join("jobs"))? })
+        Ok(Runner {
+            config,
+            server: JobsClient::new(identity)?,
+            results: ResultStore::open(&state_dir.join("jobs"))?,
+            packages_changed: Arc::new(Notify::new()),
+        })
     }
 
     /// Sends results still owed, then waits for one job and runs it.
@@ -178,6 +199,19 @@ impl Runner {
                     run_command(&command, Duration::from_secs(self.config.script_timeout_secs), true).await
                 }
             },
+            JobKind::ApplyUpdates => {
+                let provisional = JobResult {
+                    output: "the agent stopped while the package manager ran; it was killed".into(),
+                    ..JobResult::default()
+                };
+                self.results.save(job.id, &provisional)?;
+                let result = apply::apply_updates(&self.config, &job.params).await;
+                // Even a failed run may have upgraded some packages.
+                if result.changes.as_ref().is_none_or(|changes| !changes.is_empty()) {
+                    self.packages_changed.notify_one();
+                }
+                result
+            }
         };
         result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         result.output = bounded_output(std::mem::take(&mut result.output));
@@ -188,11 +222,17 @@ impl Runner {
 /// Runs `command` (program and arguments) to its end or its deadline. `kill_on_drop`: kill it
 /// when the agent abandons it (stopping); a power command is left to finish what it started.
 async fn run_command(command: &[String], timeout: Duration, kill_on_drop: bool) -> JobResult {
+    run_command_in(command, &[], timeout, kill_on_drop).await
+}
+
+/// [`run_command`] with `env` added to the agent's environment.
+async fn run_command_in(command: &[String], env: &[(&str, &str)], timeout: Duration, kill_on_drop: bool) -> JobResult {
     let Some((program, args)) = command.split_first() else {
         return JobResult { output: "no command is configured for this kind of job".into(), ..JobResult::default() };
     };
     let spawned = tokio::process::Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

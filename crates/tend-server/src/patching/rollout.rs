@@ -1,0 +1,434 @@
+//! Rollouts of a patch set through a client's rings (test before production), driven by
+//! `tend_core::patching::rollout`.
+//!
+//! A rollout is planned from the hosts in each named ring when it is created. Then, at creation,
+//! on every timer pass ([`advance_all`]) and after a promotion, [`advance`] feeds the domain the
+//! outcomes of the rollout's finished apply jobs and what critical alerts fired, asks
+//! `next_step`, and does what it says: queue one `apply_updates` job per host of the ring,
+//! promote the next ring after the soak, or stop (halted: one incident ticket, audited; done).
+//! Every decision is derived again from the stored state, so a restart picks up where it was.
+//!
+//! The packages are applied by the agent's `apply_updates` job (`{"packages": [...]}`); a job
+//! that failed or was refused counts as a failure on its host.
+//!
+//! Must not: decide when a ring may start (the domain does, with the instant passed in), or talk
+//! to hosts (their agents collect the jobs).
+
+use std::collections::HashMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use tend_core::desk::{Impact, TicketKind, Urgency as TicketUrgency};
+use tend_core::patching::{MAX_SOAK, Outcome, Rollout, SoakPolicy, Step, Urgency, next_step};
+use tend_core::tenancy::{Role, Scope};
+use tend_proto::jobs::{ApplyUpdatesParams, JobResult};
+use tend_proto::rollouts::DEFAULT_RINGS;
+use tend_store::{AuditEntry, JobRow, RolloutJobRow, RolloutRow};
+
+use crate::desk::contract;
+use crate::desk::tickets::{self, Who};
+use crate::jobs::Wakeups;
+use crate::{AppState, Error};
+
+/// The job kind that applies a patch set on a host, by its wire name.
+pub const APPLY_UPDATES: &str = "apply_updates";
+/// Packages one rollout may name.
+const MAX_PACKAGES: usize = 500;
+/// Running rollouts one timer pass looks at.
+const PASS_LIMIT: u32 = 1000;
+
+/// What a technician asks for; see `tend_proto::rollouts::NewRollout`.
+#[derive(Debug, Clone)]
+pub struct NewRollout {
+    pub client_id: i64,
+    pub name: String,
+    pub packages: Vec<String>,
+    pub rings: Option<Vec<String>>,
+    pub urgency: Option<String>,
+    pub soak_secs: Option<i64>,
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("{what}: {e}"))
+}
+
+/// The urgency named, default regular.
+fn urgency_of(name: Option<&str>) -> Result<Urgency, Error> {
+    match name.map(str::trim) {
+        None | Some("") | Some("regular") => Ok(Urgency::Regular),
+        Some("emergency") => Ok(Urgency::Emergency),
+        Some(other) => Err(Error::invalid_field("urgency", format!("{other:?}: expected regular or emergency"))),
+    }
+}
+
+fn urgency_name(urgency: Urgency) -> &'static str {
+    match urgency {
+        Urgency::Regular => "regular",
+        Urgency::Emergency => "emergency",
+    }
+}
+
+/// The soak policy of a new rollout: the domain's defaults, or one soak for both urgencies.
+fn soak_policy(soak_secs: Option<i64>) -> Result<SoakPolicy, Error> {
+    let Some(secs) = soak_secs else { return Ok(SoakPolicy::default()) };
+    if !(0..=MAX_SOAK.as_secs()).contains(&secs) {
+        return Err(Error::invalid_field("soak_secs", format!("{secs}: expected 0 to {}", MAX_SOAK.as_secs())));
+    }
+    let soak = SignedDuration::from_secs(secs);
+    Ok(SoakPolicy { regular: soak, emergency: soak })
+}
+
+/// The packages, checked as the agent will check its job's (`ApplyUpdatesParams`), so that a
+/// name the agent would refuse is refused here rather than halting the rollout on its first host.
+fn check_packages(packages: &[String]) -> Result<(), Error> {
+    if packages.is_empty() || packages.len() > MAX_PACKAGES {
+        return Err(Error::invalid_field("packages", format!("name 1 to {MAX_PACKAGES} packages")));
+    }
+    let params = ApplyUpdatesParams { packages: packages.to_vec(), security_only: false, refresh: true };
+    params.validate().map_err(|e| Error::invalid_field("packages", e))
+}
+
+/// Plans and stores a rollout of `new.packages` through the client's rings, then starts it.
+pub async fn create(
+    state: &AppState,
+    scope: Scope,
+    user_id: Option<i64>,
+    new: NewRollout,
+) -> Result<RolloutRow, Error> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(Error::invalid_field("name", "one line of 1 to 200 characters"));
+    }
+    check_packages(&new.packages)?;
+    let urgency = urgency_of(new.urgency.as_deref())?;
+    let policy = soak_policy(new.soak_secs)?;
+    let ring_names = new.rings.unwrap_or_else(|| DEFAULT_RINGS.map(str::to_owned).to_vec());
+    let members = state.store.client_rings(scope, new.client_id).await?;
+    if !contract::of_client(state, new.client_id).await?.includes("patching") {
+        return Err(Error::invalid_field("client_id", "the client's contract does not include patching"));
+    }
+    let rings: Vec<(String, Vec<i64>)> = ring_names
+        .into_iter()
+        .map(|ring| {
+            let hosts = members.iter().filter(|(_, of)| *of == ring).map(|(host, _)| *host).collect();
+            (ring, hosts)
+        })
+        .collect();
+    if rings.iter().all(|(_, hosts)| hosts.is_empty()) {
+        return Err(Error::invalid_field("rings", "no host of the client is in these rings"));
+    }
+    let plan = Rollout::plan(0, rings, &policy, urgency)?;
+    let now = Timestamp::now();
+    let row = RolloutRow {
+        id: 0,
+        client_id: new.client_id,
+        name: name.to_owned(),
+        urgency: urgency_name(urgency).to_owned(),
+        packages: serde_json::to_string(&new.packages).map_err(|e| internal("packages", e))?,
+        state: serde_json::to_string(&plan).map_err(|e| internal("rollout", e))?,
+        status: "running".into(),
+        halt_reason: None,
+        ticket_id: None,
+        created_by: user_id,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut stored = state.store.create_rollout(scope, &row).await?;
+    // The rollout is its own patch set until patch sets are stored of their own.
+    let mut numbered = plan;
+    numbered.patch_set_id = stored.id;
+    let read_at = stored.updated_at;
+    stored.state = serde_json::to_string(&numbered).map_err(|e| internal("rollout", e))?;
+    stored.updated_at = later(read_at, now);
+    let stored = state.store.update_rollout(Scope::System, read_at, &stored, &[]).await?;
+    advance(state, stored, Timestamp::now()).await
+}
+
+/// An instant after `read_at`, so that an update is seen as one by the next optimistic check.
+fn later(read_at: Timestamp, now: Timestamp) -> Timestamp {
+    now.max(read_at + SignedDuration::from_millis(1))
+}
+
+/// The domain's rollout of a stored one.
+pub fn domain(row: &RolloutRow) -> Result<Rollout, Error> {
+    serde_json::from_str(&row.state).map_err(|e| internal(&format!("rollout {}: stored state", row.id), e))
+}
+
+/// The packages of a stored rollout.
+pub fn packages(row: &RolloutRow) -> Vec<String> {
+    serde_json::from_str(&row.packages).unwrap_or_default()
+}
+
+/// Every running rollout, one step further; called by the scheduler. One rollout's failure is
+/// logged and does not hold the others up.
+pub async fn advance_all(state: &AppState, now: Timestamp) -> Result<(), Error> {
+    for row in state.store.rollouts(Scope::System, None, Some("running"), PASS_LIMIT).await? {
+        let id = row.id;
+        if let Err(e) = advance(state, row, now).await {
+            tracing::error!(rollout = id, error = %e, "advancing a rollout failed");
+        }
+    }
+    Ok(())
+}
+
+/// The critical alerts of the rollout's hosts, as (host, opened at), for `new_critical_alert`.
+async fn critical_alerts(state: &AppState, rollout: &Rollout) -> Result<HashMap<i64, Vec<Timestamp>>, Error> {
+    let mut opened = HashMap::new();
+    for host in rollout.rings.iter().flat_map(|ring| &ring.hosts) {
+        let alerts = state.store.host_alerts(Scope::System, *host).await?;
+        let times: Vec<Timestamp> = alerts
+            .iter()
+            .filter(|alert| alert.severity.as_deref() == Some("critical"))
+            .filter_map(|alert| alert.opened_at)
+            .collect();
+        opened.insert(*host, times);
+    }
+    Ok(opened)
+}
+
+/// How a finished job went, for the domain.
+fn outcome_of(job: &RolloutJobRow) -> Outcome {
+    if job.status == "succeeded" {
+        return Outcome::Succeeded;
+    }
+    let said = job.result.as_deref().and_then(|text| serde_json::from_str::<JobResult>(text).ok());
+    let first_line = said
+        .as_ref()
+        .and_then(|result| result.output.lines().find(|line| !line.trim().is_empty()).map(str::to_owned))
+        .unwrap_or_else(|| "no output".to_owned());
+    let exit = said.and_then(|result| result.exit_code).map_or_else(String::new, |code| format!(", exit code {code}"));
+    let reason: String = format!("job {} {}{exit}: {first_line}", job.job_id, job.status).chars().take(500).collect();
+    Outcome::Failed { reason }
+}
+
+/// Records the rollout's finished jobs, then does what the domain says next, and stores the
+/// result. Returns the rollout as stored.
+pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Result<RolloutRow, Error> {
+    if row.status != "running" {
+        return Ok(row);
+    }
+    let mut rollout = domain(&row)?;
+    let jobs = state.store.rollout_jobs(Scope::System, row.id).await?;
+    let mut recorded = Vec::new();
+    let mut under_way = Vec::new();
+    for job in jobs.iter().filter(|job| !job.recorded) {
+        if matches!(job.status.as_str(), "queued" | "running") {
+            under_way.push(job.host_id);
+            continue;
+        }
+        rollout.record(job.host_id, outcome_of(job), job.finished_at.unwrap_or(now))?;
+        recorded.push(job.job_id);
+    }
+    let alerts = critical_alerts(state, &rollout).await?;
+    let new_critical_alert =
+        |host: i64, since: Timestamp| alerts.get(&host).is_some_and(|times| times.iter().any(|&at| at > since));
+    let mut next = row.clone();
+    // Each promotion starts a later ring, so this ends within as many turns as there are rings.
+    for _ in 0..=rollout.rings.len() {
+        match next_step(&rollout, &new_critical_alert, now) {
+            Step::ApplyToRing { ring, hosts } => {
+                let ring_name = rollout.rings[ring].name.clone();
+                for host in hosts.into_iter().filter(|host| !under_way.contains(host)) {
+                    queue_apply(state, &row, &ring_name, host, now).await?;
+                }
+                break;
+            }
+            Step::Soaking { .. } => break,
+            Step::Promote { .. } => {
+                let ring = rollout.promote(&new_critical_alert, now)?;
+                tracing::info!(rollout = row.id, ring = rollout.rings[ring].name, "ring promoted after its soak");
+            }
+            Step::Halted(halt) => {
+                next.status = "halted".into();
+                next.halt_reason = Some(halt.to_string());
+                if next.ticket_id.is_none() {
+                    next.ticket_id = Some(open_ticket(state, &row, &halt.to_string(), halt_host(&halt), now).await?);
+                }
+                audit(state, &row, None, "rollout.halted", "allowed", halt.to_string(), now).await?;
+                break;
+            }
+            Step::Done => {
+                next.status = "done".into();
+                break;
+            }
+        }
+    }
+    next.state = serde_json::to_string(&rollout).map_err(|e| internal("rollout", e))?;
+    if next.state == row.state && next.status == row.status && recorded.is_empty() {
+        return Ok(row);
+    }
+    next.updated_at = later(row.updated_at, now);
+    Ok(state.store.update_rollout(Scope::System, row.updated_at, &next, &recorded).await?)
+}
+
+fn halt_host(halt: &tend_core::patching::Halt) -> i64 {
+    match halt {
+        tend_core::patching::Halt::HostFailed { host_id, .. }
+        | tend_core::patching::Halt::CriticalAlert { host_id, .. } => *host_id,
+    }
+}
+
+/// Queues the apply job of one host, remembers it as the rollout's, and audits it.
+async fn queue_apply(
+    state: &AppState,
+    row: &RolloutRow,
+    ring: &str,
+    host_id: i64,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let params = json!({ "packages": packages(row) });
+    let job = JobRow {
+        id: 0,
+        client_id: row.client_id,
+        host_id,
+        ticket_id: None,
+        kind: APPLY_UPDATES.into(),
+        params: params.to_string(),
+        status: String::new(),
+        requested_by: row.created_by,
+        created_at: now,
+        claimed_at: None,
+        finished_at: None,
+        result: None,
+    };
+    let job = state.store.queue_job(Scope::System, &job).await?;
+    state.store.add_rollout_job(row.id, job.id, host_id).await?;
+    Wakeups::job_queued();
+    let detail = format!("job {} queued by rollout {} ({}), ring {ring}", job.id, row.id, row.name);
+    state
+        .store
+        .audit(&AuditEntry {
+            id: 0,
+            at: now,
+            actor_id: row.created_by,
+            client_id: Some(row.client_id),
+            host_id: Some(host_id),
+            ticket_id: None,
+            action: format!("job.{APPLY_UPDATES}"),
+            outcome: "allowed".into(),
+            detail,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Opens the incident of a halted rollout as the provider's automation; returns its id.
+async fn open_ticket(
+    state: &AppState,
+    row: &RolloutRow,
+    why: &str,
+    host_id: i64,
+    now: Timestamp,
+) -> Result<i64, Error> {
+    let automation = Who { user_id: None, role: Some(Role::Admin), scope: Scope::System };
+    let contract = contract::of_client(state, row.client_id).await?;
+    let (impact, urgency) = (Impact::Medium, TicketUrgency::High);
+    let priority = contract.matrix.priority(impact, urgency);
+    let subject: String = format!("Rollout {} halted: {why}", row.name).chars().take(200).collect();
+    let description = format!(
+        "The rollout of {} ({}) stopped: {why}.\nNothing more is applied until someone looks; \
+         `tend patch rollout show {}` shows it per ring and host.",
+        row.packages, row.name, row.id
+    );
+    let mut ticket =
+        tickets::blank(row.client_id, TicketKind::Incident, subject, description, (impact, urgency, priority), now)?;
+    ticket.host_ids = vec![host_id];
+    Ok(tickets::create(state, automation, ticket, &contract, now).await?.id)
+}
+
+async fn audit(
+    state: &AppState,
+    row: &RolloutRow,
+    actor_id: Option<i64>,
+    action: &str,
+    outcome: &str,
+    detail: String,
+    now: Timestamp,
+) -> Result<(), Error> {
+    state
+        .store
+        .audit(&AuditEntry {
+            id: 0,
+            at: now,
+            actor_id,
+            client_id: Some(row.client_id),
+            host_id: None,
+            ticket_id: row.ticket_id,
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            detail,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Starts the ring after the soaking one now, for `reason` (required), audited as
+/// `rollout.promote_without_soak` whether allowed or refused; then advances the rollout so
+/// the started ring's jobs are queued.
+pub async fn promote_without_soak(
+    state: &AppState,
+    scope: Scope,
+    user_id: Option<i64>,
+    id: i64,
+    reason: &str,
+) -> Result<RolloutRow, Error> {
+    let row = state.store.rollout(scope, id).await?;
+    let now = Timestamp::now();
+    let mut rollout = domain(&row)?;
+    let alerts = critical_alerts(state, &rollout).await?;
+    let new_critical_alert =
+        |host: i64, since: Timestamp| alerts.get(&host).is_some_and(|times| times.iter().any(|&at| at > since));
+    let reason = reason.trim();
+    let ring = match rollout.promote_without_soak(reason, &new_critical_alert, now) {
+        Ok(ring) => ring,
+        Err(e) => {
+            if !reason.is_empty() {
+                audit(state, &row, user_id, "rollout.promote_without_soak", "refused", e.to_string(), now).await?;
+            }
+            return Err(e.into());
+        }
+    };
+    let mut next = row.clone();
+    next.state = serde_json::to_string(&rollout).map_err(|e| internal("rollout", e))?;
+    next.updated_at = later(row.updated_at, now);
+    let stored = state.store.update_rollout(scope, row.updated_at, &next, &[]).await?;
+    let detail = format!(
+        "ring {} of rollout {} ({}) started without soak: {reason}",
+        rollout.rings[ring].name, row.id, row.name
+    );
+    audit(state, &stored, user_id, "rollout.promote_without_soak", "allowed", detail, now).await?;
+    advance(state, stored, Timestamp::now()).await
+}
+
+/// Puts a host in a ring (or none), audited as `host.ring`.
+pub async fn set_ring(
+    state: &AppState,
+    scope: Scope,
+    user_id: Option<i64>,
+    host_id: i64,
+    ring: Option<&str>,
+) -> Result<(), Error> {
+    let ring = ring.map(str::trim).filter(|ring| !ring.is_empty());
+    if let Some(ring) = ring
+        && (ring.len() > 64 || !ring.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(Error::invalid_field("ring", format!("{ring:?}: letters, digits, '-', '_' or '.', at most 64")));
+    }
+    let host = state.store.host(scope, host_id).await?;
+    state.store.set_host_ring(scope, host_id, ring).await?;
+    state
+        .store
+        .audit(&AuditEntry {
+            id: 0,
+            at: Timestamp::now(),
+            actor_id: user_id,
+            client_id: Some(host.client_id),
+            host_id: Some(host_id),
+            ticket_id: None,
+            action: "host.ring".into(),
+            outcome: "allowed".into(),
+            detail: format!("ring set to {}", ring.unwrap_or("none")),
+        })
+        .await?;
+    Ok(())
+}
