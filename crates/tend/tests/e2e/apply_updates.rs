@@ -18,7 +18,7 @@ use tend_proto::api::HostDetail;
 use tend_proto::jobs::{Job, JobStatus, PackageChange};
 use tend_store::Scope;
 
-use crate::harness::{Server, each_backend, eventually, run, signal, tend, text, wait_exit};
+use crate::harness::{Server, each_backend, eventually, signal, tend, text, wait_exit};
 
 const PACKAGE: &str = "tend-test-dummy";
 
@@ -123,13 +123,7 @@ struct Agent {
 impl Agent {
     async fn enroll_and_start(server: &Server, token: &str, apt_options: &[String]) -> Agent {
         let dir = tempfile::tempdir().unwrap();
-        let state_dir = dir.path().join("state");
-        let mut enroll = tend(server.dir.path());
-        enroll.args(["agent", "enroll", "--server", &server.url, "--token", token, "--state-dir"]).arg(&state_dir);
-        let output = run(enroll).await;
-        assert!(output.status.success(), "enroll failed: {}", text(&output.stderr));
-        let stdout = text(&output.stdout);
-        let host_id = stdout.split("(host ").nth(1).and_then(|rest| rest.split(')').next()).unwrap().parse().unwrap();
+        let (state_dir, host_id) = crate::harness::enroll_agent(server, token, dir.path()).await;
         let config = dir.path().join("agent.toml");
         let mut file = File::create(&config).unwrap();
         writeln!(file, "[jobs]").unwrap();

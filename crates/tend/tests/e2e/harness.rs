@@ -78,6 +78,19 @@ impl Server {
     }
 }
 
+/// Enrolls an agent with the real CLI, its state in `dir/state`: the state directory and the
+/// host id the server gave it.
+pub async fn enroll_agent(server: &Server, token: &str, dir: &Path) -> (PathBuf, i64) {
+    let state_dir = dir.join("state");
+    let mut enroll = tend(server.dir.path());
+    enroll.args(["agent", "enroll", "--server", &server.url, "--token", token, "--state-dir"]).arg(&state_dir);
+    let output = run(enroll).await;
+    assert!(output.status.success(), "enroll failed: {}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let host_id = stdout.split("(host ").nth(1).and_then(|rest| rest.split(')').next()).unwrap().parse().unwrap();
+    (state_dir, host_id)
+}
+
 /// Runs `test` on a fresh database of every configured backend.
 pub async fn each_backend<F, Fut>(test: F)
 where

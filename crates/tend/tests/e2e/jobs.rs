@@ -28,13 +28,7 @@ struct RecordingAgent {
 impl RecordingAgent {
     async fn enroll_and_start(server: &Server, token: &str) -> RecordingAgent {
         let dir = tempfile::tempdir().unwrap();
-        let state_dir = dir.path().join("state");
-        let mut enroll = tend(server.dir.path());
-        enroll.args(["agent", "enroll", "--server", &server.url, "--token", token, "--state-dir"]).arg(&state_dir);
-        let output = run(enroll).await;
-        assert!(output.status.success(), "enroll failed: {}", text(&output.stderr));
-        let stdout = text(&output.stdout);
-        let host_id = stdout.split("(host ").nth(1).and_then(|rest| rest.split(')').next()).unwrap().parse().unwrap();
+        let (state_dir, host_id) = crate::harness::enroll_agent(server, token, dir.path()).await;
 
         let calls = dir.path().join("calls");
         let record = |what: &str| format!(r#"["/bin/sh", "-c", "echo {what} >> '{}'"]"#, calls.display());
