@@ -4,8 +4,9 @@
 //! A rollout is planned from the hosts in each named ring when it is created. Then, at creation,
 //! on every timer pass ([`advance_all`]) and after a promotion, [`advance`] feeds the domain the
 //! outcomes of the rollout's finished apply jobs and what critical alerts fired, asks
-//! `next_step`, and does what it says: queue one `apply_updates` job per host of the ring,
-//! promote the next ring after the soak, or stop (halted: one incident ticket, audited; done).
+//! `next_step`, and does what it says: queue one `apply_updates` job per host of the ring (for
+//! a regular rollout only while one of the host's maintenance windows is open, for an emergency
+//! at once), promote the next ring after the soak, or stop (halted: one incident ticket, audited; done).
 //! Every decision is derived again from the stored state, so a restart picks up where it was.
 //!
 //! The packages are applied by the agent's `apply_updates` job (`{"packages": [...]}`); a job
@@ -19,6 +20,7 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use tend_core::desk::{Impact, TicketKind, Urgency as TicketUrgency};
+use tend_core::maintenance;
 use tend_core::patching::{MAX_SOAK, Outcome, Rollout, SoakPolicy, Step, Urgency, next_step};
 use tend_core::tenancy::{Role, Scope};
 use tend_proto::jobs::{ApplyUpdatesParams, JobResult};
@@ -229,7 +231,9 @@ pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Resul
             Step::ApplyToRing { ring, hosts } => {
                 let ring_name = rollout.rings[ring].name.clone();
                 for host in hosts.into_iter().filter(|host| !under_way.contains(host)) {
-                    queue_apply(state, &row, &ring_name, host, now).await?;
+                    if rollout.urgency == Urgency::Emergency || in_window(state, row.client_id, host, now).await? {
+                        queue_apply(state, &row, &ring_name, host, now).await?;
+                    }
                 }
                 break;
             }
@@ -259,6 +263,17 @@ pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Resul
     }
     next.updated_at = later(row.updated_at, now);
     Ok(state.store.update_rollout(Scope::System, row.updated_at, &next, &recorded).await?)
+}
+
+/// Whether one of the host's maintenance windows that covers patching is open now. A regular
+/// rollout patches a host only then; an emergency one (a security fix under the promise) at once.
+async fn in_window(state: &AppState, client_id: i64, host_id: i64, now: Timestamp) -> Result<bool, Error> {
+    let host = state.store.host(Scope::System, host_id).await?;
+    let rows = state.store.maintenance_windows(Scope::System, Some(client_id)).await?;
+    let windows = crate::monitor::evaluate::windows(&rows, now);
+    let target =
+        maintenance::Target { client_id, site_id: host.site_id, host_id: Some(host_id), check: "patching".into() };
+    Ok(maintenance::suppresses(&windows, &target, now))
 }
 
 fn halt_host(halt: &tend_core::patching::Halt) -> i64 {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tend_store::Scope;
 
-use crate::harness::{Api, Server, each_backend, eventually, now};
+use crate::harness::{Api, Server, each_backend_at_once, eventually, now};
 
 /// Long enough for two passes of the rollout timer (every 10 s) and a short soak.
 const PASSES: Duration = Duration::from_secs(60);
@@ -36,7 +36,7 @@ async fn jobs(server: &Server, host_id: i64) -> Vec<Value> {
 
 /// Plays the agent: takes the host's next job and reports it.
 async fn run_job(agent: &Api, ok: bool, output: &str) -> Value {
-    let answer = agent.get("/api/agent/v1/jobs/next").await;
+    let answer = agent.get("/api/agent/v1/jobs/next?wait=25").await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let job = answer.body;
     assert_eq!(job["kind"], "apply_updates", "{job}");
@@ -61,7 +61,7 @@ async fn rollout_when(server: &Server, id: i64, what: &str, done: impl Fn(&Value
 
 #[tokio::test]
 async fn a_rollout_reaches_production_only_after_the_test_ring_applied_and_soaked() {
-    each_backend(|db| async move {
+    each_backend_at_once(|db| async move {
         let server = Server::start(&db).await;
         let (client_id, token) = server.client_with_token("acme", 2).await;
         let (test_host, test_agent) = host(&server, &token, "acme-test").await;
@@ -110,7 +110,7 @@ async fn a_rollout_reaches_production_only_after_the_test_ring_applied_and_soake
 
 #[tokio::test]
 async fn a_failure_on_the_test_ring_halts_the_rollout_and_promotion_without_soak_needs_a_reason() {
-    each_backend(|db| async move {
+    each_backend_at_once(|db| async move {
         let server = Server::start(&db).await;
         let (client_id, token) = server.client_with_token("acme", 2).await;
         let (test_host, test_agent) = host(&server, &token, "acme-test").await;
@@ -118,11 +118,19 @@ async fn a_failure_on_the_test_ring_halts_the_rollout_and_promotion_without_soak
         set_ring(&server, test_host, "test").await;
         set_ring(&server, prod_host, "production").await;
 
-        // The update fails on the test host: halted, one ticket, production untouched.
+        // A regular rollout waits for the hosts' maintenance window.
         let new = json!({ "client_id": client_id, "name": "kernel", "packages": ["linux-image-amd64"] });
         let failing: Value = server.admin.post_ok("/api/v1/rollouts", &new).await;
         let failing_id = failing["id"].as_i64().unwrap();
         assert_eq!(failing["rings"][0]["soak_secs"], 86_400, "a regular rollout soaks a day");
+        tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+        assert!(jobs(&server, test_host).await.is_empty(), "no patching outside a maintenance window");
+        let start = crate::harness::now().to_zoned(jiff::tz::TimeZone::UTC).datetime().to_string();
+        let window = json!({ "client_id": client_id, "title": "patch night", "start": start, "time_zone": "UTC",
+                             "duration_minutes": 120, "notice_days": 0 });
+        let _: Value = server.admin.post_ok("/api/v1/maintenance", &window).await;
+
+        // The update fails on the test host: halted, one ticket, production untouched.
         run_job(&test_agent, false, "E: dpkg was interrupted").await;
         let halted = rollout_when(&server, failing_id, "the rollout halted", |r| r["status"] == "halted").await;
         let reason = halted["halt_reason"].as_str().unwrap();
