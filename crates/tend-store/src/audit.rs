@@ -41,21 +41,8 @@ fn entry(row: &AnyRow) -> Result<AuditEntry> {
 impl Store {
     /// Appends an entry; `entry.id` is ignored. Returns the stored entry.
     pub async fn audit(&self, entry: &AuditEntry) -> Result<AuditEntry> {
-        let id: i64 = sqlx::query(
-            "INSERT INTO audit_log (at, actor_id, client_id, host_id, ticket_id, action, outcome, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(millis(entry.at))
-        .bind(entry.actor_id)
-        .bind(entry.client_id)
-        .bind(entry.host_id)
-        .bind(entry.ticket_id)
-        .bind(&entry.action)
-        .bind(&entry.outcome)
-        .bind(&entry.detail)
-        .fetch_one(&self.write)
-        .await?
-        .try_get("id")?;
+        let mut conn = self.write.acquire().await?;
+        let id = insert_audit(&mut conn, entry).await?;
         Ok(AuditEntry { id, ..entry.clone() })
     }
 
@@ -74,4 +61,24 @@ impl Store {
         .await?;
         rows.iter().map(entry).collect()
     }
+}
+
+/// Appends an entry on `conn`, which may be inside a transaction: an action and its audit entry
+/// are then written together or not at all.
+pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, entry: &AuditEntry) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, client_id, host_id, ticket_id, action, outcome, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(millis(entry.at))
+    .bind(entry.actor_id)
+    .bind(entry.client_id)
+    .bind(entry.host_id)
+    .bind(entry.ticket_id)
+    .bind(&entry.action)
+    .bind(&entry.outcome)
+    .bind(&entry.detail)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?)
 }

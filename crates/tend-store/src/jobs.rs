@@ -10,7 +10,8 @@ use jiff::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{Acquire, Row};
 
-use crate::{Backend, Error, Result, Scope, Store, TicketFilter, TicketRow, millis, timestamp};
+use crate::audit::insert_audit;
+use crate::{AuditEntry, Backend, Error, Result, Scope, Store, TicketFilter, TicketRow, millis, timestamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRow {
@@ -56,6 +57,13 @@ fn job_row(row: &AnyRow) -> Result<JobRow> {
     })
 }
 
+/// What is written with a queued job.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Queued<'a> {
+    pub audit: Option<&'a AuditEntry>,
+    pub rollout_id: Option<i64>,
+}
+
 /// The entry a job leaves in its ticket's history: internal, kind `job`.
 fn ticket_event_body(job_id: i64, kind: &str, status: &str) -> String {
     serde_json::json!({ "job_id": job_id, "kind": kind, "status": status }).to_string()
@@ -63,9 +71,11 @@ fn ticket_event_body(job_id: i64, kind: &str, status: &str) -> String {
 
 impl Store {
     /// Queues an authorized job; `job.id`, `status` and the times after `created_at` are
-    /// ignored. The host must be the caller's and the client's; a job on a ticket is written to
-    /// the ticket's history (internal, kind `job`) in the same transaction.
-    pub async fn queue_job(&self, scope: Scope, job: &JobRow) -> Result<JobRow> {
+    /// ignored. The host must be the caller's and the client's. In the same transaction: a job
+    /// on a ticket is written to the ticket's history (internal, kind `job`), `with.audit` to
+    /// the audit trail (its detail prefixed with "job <id> "), and a rollout's job is linked to
+    /// its rollout, so a job is never queued unaudited or unknown to its rollout.
+    pub async fn queue_job(&self, scope: Scope, job: &JobRow, with: &Queued<'_>) -> Result<JobRow> {
         if self.host(scope, job.host_id).await?.client_id != job.client_id {
             return Err(Error::NotFound("host"));
         }
@@ -99,6 +109,18 @@ impl Store {
                 &ticket_event_body(id, &job.kind, "queued"),
             )
             .await?;
+        }
+        if let Some(entry) = with.audit {
+            let entry = AuditEntry { detail: format!("job {id} {}", entry.detail), ..entry.clone() };
+            insert_audit(&mut tx, &entry).await?;
+        }
+        if let Some(rollout_id) = with.rollout_id {
+            sqlx::query("INSERT INTO rollout_jobs (job_id, rollout_id, host_id, recorded) VALUES ($1, $2, $3, 0)")
+                .bind(id)
+                .bind(rollout_id)
+                .bind(job.host_id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(JobRow { id, status: "queued".into(), claimed_at: None, finished_at: None, result: None, ..job.clone() })

@@ -43,7 +43,7 @@ pub use error::Error;
 pub use hosts::{HostRow, LatestValue};
 pub use ingest::{IngestOutcome, IngestReport, IngestSample};
 pub use inventory::{InventorySection, ReportLogEntry};
-pub use jobs::JobRow;
+pub use jobs::{JobRow, Queued};
 pub use monitoring::{ChannelRow, CheckOverrideRow, MaintenanceWindowRow};
 pub use patching::{AdvisoryChanges, AdvisoryRow, MitigationRow};
 pub use probes::ProbeRow;

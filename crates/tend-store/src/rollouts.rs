@@ -227,17 +227,6 @@ impl Store {
         self.rollout(scope, rollout.id).await
     }
 
-    /// Remembers that `job_id` (queued for `host_id`) applies `rollout_id`'s patch set.
-    pub async fn add_rollout_job(&self, rollout_id: i64, job_id: i64, host_id: i64) -> Result<()> {
-        sqlx::query("INSERT INTO rollout_jobs (job_id, rollout_id, host_id, recorded) VALUES ($1, $2, $3, 0)")
-            .bind(job_id)
-            .bind(rollout_id)
-            .bind(host_id)
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
     /// The jobs a rollout queued, oldest first, with their current status.
     pub async fn rollout_jobs(&self, scope: Scope, rollout_id: i64) -> Result<Vec<RolloutJobRow>> {
         self.rollout(scope, rollout_id).await?;

@@ -4,6 +4,8 @@
 //! clocks derived from the history) are `tend_core::desk`'s, applied by the server before it
 //! writes. Every change of a ticket and the history entry that tells of it are one transaction.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{Acquire, Row};
@@ -88,6 +90,10 @@ pub struct TicketFilter {
     /// Only tickets not yet closed.
     pub open_only: bool,
 }
+
+/// Ticket ids per query when reading the hosts or histories of a list: well under every
+/// backend's bind limit.
+const HOSTS_QUERY_CHUNK: usize = 500;
 
 const TICKET_COLUMNS: &str = "t.id, t.client_id, t.kind, t.subject, t.description, t.requester_id, \
      t.requester_email, t.impact, t.urgency, t.priority, t.priority_reason, t.support_level, t.assignee_id, t.status, \
@@ -186,13 +192,7 @@ impl Store {
         .await
         .map_err(|e| Error::conflict_or(e, || "an open ticket already tracks this alert".into()))?
         .try_get("id")?;
-        for host in &ticket.host_ids {
-            sqlx::query("INSERT INTO ticket_hosts (ticket_id, host_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(host)
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_hosts(&mut tx, id, &ticket.host_ids).await?;
         insert_events(&mut tx, id, &change.events).await?;
         tx.commit().await?;
         self.ticket(scope, id).await
@@ -207,6 +207,29 @@ impl Store {
         let mut ticket = ticket_row(&row.ok_or(Error::NotFound("ticket"))?)?;
         ticket.host_ids = self.ticket_hosts(id).await?;
         Ok(ticket)
+    }
+
+    /// The hosts of many tickets, a few queries for all of them rather than one per ticket.
+    async fn fill_hosts(&self, tickets: &mut [TicketRow]) -> Result<()> {
+        let mut hosts: HashMap<i64, Vec<i64>> = HashMap::new();
+        for chunk in tickets.chunks(HOSTS_QUERY_CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT ticket_id, host_id FROM ticket_hosts WHERE ticket_id IN ({}) ORDER BY host_id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for ticket in chunk {
+                query = query.bind(ticket.id);
+            }
+            for row in query.fetch_all(&self.read).await? {
+                hosts.entry(row.try_get("ticket_id")?).or_default().push(row.try_get("host_id")?);
+            }
+        }
+        for ticket in tickets {
+            ticket.host_ids = hosts.remove(&ticket.id).unwrap_or_default();
+        }
+        Ok(())
     }
 
     async fn ticket_hosts(&self, ticket_id: i64) -> Result<Vec<i64>> {
@@ -249,9 +272,7 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         let mut tickets: Vec<TicketRow> = rows.iter().map(ticket_row).collect::<Result<_>>()?;
-        for ticket in &mut tickets {
-            ticket.host_ids = self.ticket_hosts(ticket.id).await?;
-        }
+        self.fill_hosts(&mut tickets).await?;
         Ok(tickets)
     }
 
@@ -260,7 +281,7 @@ impl Store {
         self.tickets(Scope::System, &TicketFilter { open_only: true, ..TicketFilter::default() }, u32::MAX >> 1).await
     }
 
-    /// Writes a change of a ticket and its history entries at once. The row must still be as
+    /// Writes a change of a ticket, hosts it gained and its history entries at once. The row must still be as
     /// the caller read it (`updated_at` unchanged): a concurrent change is a conflict, not lost.
     pub async fn update_ticket(&self, scope: Scope, read_at: Timestamp, change: &TicketChange) -> Result<TicketRow> {
         let t = &change.ticket;
@@ -299,19 +320,10 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(Error::Conflict("the ticket changed meanwhile; read it again and retry".into()));
         }
+        insert_hosts(&mut tx, t.id, &t.host_ids).await?;
         insert_events(&mut tx, t.id, &change.events).await?;
         tx.commit().await?;
         self.ticket(scope, t.id).await
-    }
-
-    /// Adds a host to what the ticket is about (a no-op when it is already there).
-    pub async fn add_ticket_host(&self, ticket_id: i64, host_id: i64) -> Result<()> {
-        sqlx::query("INSERT INTO ticket_hosts (ticket_id, host_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(ticket_id)
-            .bind(host_id)
-            .execute(&self.write)
-            .await?;
-        Ok(())
     }
 
     /// A ticket's history, oldest first; `public_only` for the customer's view.
@@ -326,6 +338,29 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(event_row).collect()
+    }
+
+    /// The whole histories of many tickets, for the server's own reading (SLA clocks of a
+    /// queue): the caller has already read the tickets within its scope.
+    pub async fn histories(&self, ticket_ids: &[i64]) -> Result<HashMap<i64, Vec<TicketEventRow>>> {
+        let mut histories: HashMap<i64, Vec<TicketEventRow>> = HashMap::new();
+        for chunk in ticket_ids.chunks(HOSTS_QUERY_CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, ticket_id, at, actor_id, kind, body, public FROM ticket_events \
+                 WHERE ticket_id IN ({}) ORDER BY id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.read).await? {
+                let event = event_row(&row)?;
+                histories.entry(event.ticket_id).or_default().push(event);
+            }
+        }
+        Ok(histories)
     }
 
     /// The ticket whose e-mails carry this reply token.
@@ -352,6 +387,18 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Adds hosts to what a ticket is about; hosts already there stay (a ticket never forgets one).
+async fn insert_hosts(tx: &mut sqlx::Transaction<'_, sqlx::Any>, ticket_id: i64, hosts: &[i64]) -> Result<()> {
+    for host in hosts {
+        sqlx::query("INSERT INTO ticket_hosts (ticket_id, host_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(ticket_id)
+            .bind(host)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn insert_events(

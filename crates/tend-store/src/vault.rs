@@ -127,11 +127,6 @@ impl Store {
         credential_row(&row.ok_or(Error::NotFound("credential"))?)
     }
 
-    /// Just the sealed text of a credential the caller may see; empty once purged.
-    pub async fn sealed_credential(&self, scope: Scope, id: i64) -> Result<String> {
-        Ok(self.credential(scope, id).await?.sealed)
-    }
-
     /// The open ticket on `host_id` that `user_id` is assigned to, if any; `prefer` (the ticket
     /// a credential was given for) wins when the user is assigned to it, else the oldest.
     pub async fn assigned_open_ticket(&self, user_id: i64, host_id: i64, prefer: Option<i64>) -> Result<Option<i64>> {
@@ -142,11 +137,6 @@ impl Store {
         );
         let row = sqlx::query(&sql).bind(host_id).bind(user_id).bind(prefer).fetch_optional(&self.read).await?;
         Ok(row.map(|r| r.try_get::<i64, _>("id")).transpose()?)
-    }
-
-    /// Whether `user_id` is the assignee of an open ticket on `host_id`.
-    pub async fn is_assigned_on_open_ticket(&self, user_id: i64, host_id: i64) -> Result<bool> {
-        Ok(self.assigned_open_ticket(user_id, host_id, None).await?.is_some())
     }
 
     /// Purges the live credentials given for a ticket: the sealed text is overwritten, the row

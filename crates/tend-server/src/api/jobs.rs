@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use tend_proto::api::Problem;
 use tend_proto::jobs::{Job, JobStatus, NewJob};
-use tend_store::JobRow;
+use tend_store::{JobRow, Queued};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -116,8 +116,9 @@ async fn create_job(
         finished_at: None,
         result: None,
     };
-    let job = state.store.queue_job(caller.scope(), &row).await?;
-    audit(&state, entry("allowed", format!("job {} queued, authorized by {grant}", job.id))).await?;
+    // Queued and audited in one transaction: never a job nobody can account for.
+    let allowed = entry("allowed", format!("queued, authorized by {grant}")).entry();
+    let job = state.store.queue_job(caller.scope(), &row, &Queued { audit: Some(&allowed), rollout_id: None }).await?;
     Wakeups::job_queued();
     tracing::info!(job_id = job.id, host_id, kind = new.kind.as_str(), source = %grant, "queued a job");
     Ok(created(job_body(&job)?))
@@ -140,10 +141,7 @@ async fn list_jobs(
     ApiPath(host_id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<JobsQuery>,
 ) -> Result<Json<Vec<Job>>, Error> {
-    let limit = match query.limit.unwrap_or(100) {
-        n @ 1..=1000 => n,
-        n => return Err(Error::invalid_field("limit", format!("limit {n} is outside 1..=1000"))),
-    };
+    let limit = super::limit(query.limit)?;
     let rows = state.store.host_jobs(caller.scope(), host_id, limit).await?;
     Ok(Json(rows.iter().map(job_body).collect::<Result<_, _>>()?))
 }

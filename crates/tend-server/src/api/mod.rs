@@ -109,15 +109,21 @@ pub struct PageQuery {
     pub limit: Option<u32>,
 }
 
+/// A list's `limit` parameter: 1 to [`PageQuery::MAX_LIMIT`], [`PageQuery::DEFAULT_LIMIT`] when
+/// absent.
+pub fn limit(asked: Option<u32>) -> Result<u32, Error> {
+    match asked.unwrap_or(PageQuery::DEFAULT_LIMIT) {
+        n @ 1..=PageQuery::MAX_LIMIT => Ok(n),
+        n => Err(Error::invalid_field("limit", format!("limit {n} is outside 1..={}", PageQuery::MAX_LIMIT))),
+    }
+}
+
 impl PageQuery {
     pub const DEFAULT_LIMIT: u32 = 100;
     pub const MAX_LIMIT: u32 = 1000;
 
     pub fn limit(&self) -> Result<u32, Error> {
-        match self.limit.unwrap_or(Self::DEFAULT_LIMIT) {
-            n @ 1..=Self::MAX_LIMIT => Ok(n),
-            n => Err(Error::invalid_field("limit", format!("limit {n} is outside 1..={}", Self::MAX_LIMIT))),
-        }
+        limit(self.limit)
     }
 
     /// Fetches one more than asked, to know whether a next page exists.

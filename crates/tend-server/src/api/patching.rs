@@ -108,10 +108,7 @@ async fn list_advisories(
     _caller: Caller,
     ApiQuery(query): ApiQuery<AdvisoryQuery>,
 ) -> Result<Json<Vec<AdvisoryView>>, Error> {
-    let limit = match query.limit.unwrap_or(100) {
-        n @ 1..=1000 => n as usize,
-        n => return Err(Error::invalid_field("limit", format!("limit {n} is outside 1..=1000"))),
-    };
+    let limit = super::limit(query.limit)? as usize;
     let needle = query.q.unwrap_or_default().trim().to_lowercase();
     let mut found = Vec::new();
     for row in state.store.list_advisories().await? {

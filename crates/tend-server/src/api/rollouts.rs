@@ -100,10 +100,7 @@ async fn list_rollouts(
     caller: Caller,
     ApiQuery(query): ApiQuery<RolloutQuery>,
 ) -> Result<Json<Vec<Rollout>>, Error> {
-    let limit = match query.limit.unwrap_or(100) {
-        n @ 1..=1000 => n,
-        n => return Err(Error::invalid_field("limit", format!("limit {n} is outside 1..=1000"))),
-    };
+    let limit = super::limit(query.limit)?;
     let status = query.status.as_deref().filter(|s| !s.is_empty());
     if let Some(status) = status
         && !matches!(status, "running" | "halted" | "done")

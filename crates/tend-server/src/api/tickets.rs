@@ -4,6 +4,9 @@
 //! there and in `tend_core::desk`. A client's users see their own client's tickets and only
 //! the public part of their history.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
@@ -17,7 +20,7 @@ use tend_proto::tickets::{
     Assignment, Confirmation, Contract, NewTicket, PriorityChange, StatusChange, Ticket, TicketDetail, TicketEntry,
     TicketLink, TicketText, TimeEntry, VendorCase,
 };
-use tend_store::{TicketFilter, TicketRow};
+use tend_store::{TicketEventRow, TicketFilter, TicketRow};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,8 +28,9 @@ use utoipa_axum::routes;
 use super::convert::timestamp_text;
 use super::created;
 use crate::auth::Caller;
+use crate::desk::contract;
+use crate::desk::sla;
 use crate::desk::tickets::{self, Action, Who, parse};
-use crate::desk::{contract, sla};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{AppState, Error};
 
@@ -57,15 +61,19 @@ fn who(caller: &Caller) -> Who {
 async fn ticket(state: &AppState, row: &TicketRow) -> Result<Ticket, Error> {
     let contract = contract::of_client(state, row.client_id).await?;
     let history = state.store.ticket_events(Scope::System, row.id, false).await?;
-    let now = Timestamp::now();
-    let sla = sla::clocks_of(&history, &contract.sla, now).map(|clocks| sla::view(&contract.sla, &clocks));
+    Ok(ticket_of(row, &contract, &history, Timestamp::now()))
+}
+
+/// A ticket as the API shows it, from its client's contract and its whole history.
+fn ticket_of(row: &TicketRow, contract: &contract::Contract, history: &[TicketEventRow], now: Timestamp) -> Ticket {
+    let sla = sla::clocks_of(history, &contract.sla, now).map(|clocks| sla::view(&contract.sla, &clocks));
     let vendor = row.vendor.as_ref().map(|vendor| VendorCase {
         vendor: vendor.clone(),
         case_number: row.vendor_case.clone(),
         rma: row.rma.clone(),
         follow_up: row.vendor_follow_up.map(timestamp_text),
     });
-    Ok(Ticket {
+    Ticket {
         id: row.id,
         client_id: row.client_id,
         kind: row.kind.clone(),
@@ -91,7 +99,7 @@ async fn ticket(state: &AppState, row: &TicketRow) -> Result<Ticket, Error> {
         rating: row.rating.and_then(|r| u8::try_from(r).ok()),
         rating_comment: row.rating_comment.clone(),
         sla,
-    })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -125,9 +133,18 @@ async fn list_tickets(
         open_only: query.open.unwrap_or(true),
     };
     let rows = state.store.tickets(caller.scope(), &filter, 500).await?;
+    // One read of the histories and one contract per client, not a few queries per ticket.
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let histories = state.store.histories(&ids).await?;
+    let mut contracts: HashMap<i64, contract::Contract> = HashMap::new();
+    let now = Timestamp::now();
     let mut tickets = Vec::with_capacity(rows.len());
     for row in &rows {
-        tickets.push(ticket(&state, row).await?);
+        if let Entry::Vacant(entry) = contracts.entry(row.client_id) {
+            entry.insert(contract::of_client(&state, row.client_id).await?);
+        }
+        let history = histories.get(&row.id).map_or(&[][..], Vec::as_slice);
+        tickets.push(ticket_of(row, &contracts[&row.client_id], history, now));
     }
     Ok(Json(tickets))
 }
@@ -157,10 +174,14 @@ async fn get_ticket(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<TicketDetail>, Error> {
     let row = state.store.ticket(caller.scope(), id).await?;
+    let contract = contract::of_client(&state, row.client_id).await?;
+    // The clocks read the whole history; a customer is shown its public part.
+    let events = state.store.ticket_events(caller.scope(), id, false).await?;
+    let ticket = ticket_of(&row, &contract, &events, Timestamp::now());
     let public_only = !caller.user.role.is_staff();
-    let history = state.store.ticket_events(caller.scope(), id, public_only).await?;
-    let history = history
+    let history = events
         .into_iter()
+        .filter(|e| e.public || !public_only)
         .map(|e| TicketEntry {
             at: timestamp_text(e.at),
             actor_id: e.actor_id,
@@ -170,7 +191,7 @@ async fn get_ticket(
         })
         .collect();
     let acknowledgements = acknowledgements(&state, &row).await?;
-    Ok(Json(TicketDetail { ticket: ticket(&state, &row).await?, history, acknowledgements }))
+    Ok(Json(TicketDetail { ticket, history, acknowledgements }))
 }
 
 /// The sentences of the ticket's form, naming its first host.

@@ -407,13 +407,16 @@ async fn change(
 
 /// Checks that the target of a link exists and belongs to the ticket's client; a host joins the
 /// ticket's hosts.
-async fn link_target(state: &AppState, ticket: &TicketRow, kind: LinkKind, id: i64) -> Result<(), Error> {
+async fn link_target(state: &AppState, ticket: &mut TicketRow, kind: LinkKind, id: i64) -> Result<(), Error> {
     let client = Scope::Client(ticket.client_id);
     match kind {
         LinkKind::Alert => drop(state.store.alert(client, id).await?),
         LinkKind::Host => {
             state.store.host(client, id).await?;
-            state.store.add_ticket_host(ticket.id, id).await?;
+            // Written with the ticket's change, in its transaction.
+            if !ticket.host_ids.contains(&id) {
+                ticket.host_ids.push(id);
+            }
         }
         LinkKind::Maintenance => {
             let windows = state.store.maintenance_windows(client, None).await?;

@@ -85,36 +85,58 @@ async fn claim_authorized(state: &AppState, agent: &AgentIdentity) -> Result<Opt
     loop {
         let now = Timestamp::now();
         let Some(job) = state.store.claim_job(agent.host_id, now).await? else { return Ok(None) };
-        let kind = stored_kind(&job)?;
-        let host = match &host {
-            Some(host) => host,
-            None => host.insert(state.store.host(Scope::System, agent.host_id).await?),
-        };
-        let decision = authorize_job(state, host, kind, job.ticket_id, now).await?;
-        let refusal = match &decision {
-            Ok(_) => return Ok(Some(agent_job(&job)?)),
-            Err(refusal) => refusal.to_string(),
-        };
-        tracing::info!(job_id = job.id, host_id = host.id, %refusal, "a job's authorization lapsed before it ran");
-        let result = JobResult {
-            ok: false,
-            output: format!("not run: when the agent came for it, {refusal}"),
-            refused: true,
-            ..JobResult::default()
-        };
-        finish(state, &job, &result, now).await?;
-        let entry = JobAudit {
-            at: now,
-            actor_id: None,
-            client_id: host.client_id,
-            host_id: host.id,
-            ticket_id: decision_ticket(&decision, job.ticket_id),
-            kind,
-            outcome: "refused",
-            detail: format!("job {} not run when the agent came for it: {refusal}", job.id),
-        };
-        audit(state, entry).await?;
+        match hand_out(state, agent, &mut host, &job, now).await {
+            Ok(Some(handed)) => return Ok(Some(handed)),
+            Ok(None) => {}
+            Err(e) => {
+                // A claimed job that cannot be handed out must not stay `running` for ever.
+                let output = format!("not run: the server could not hand it out: {e}");
+                finish(state, &job, &JobResult { ok: false, output, ..JobResult::default() }, now).await?;
+                return Err(e);
+            }
+        }
     }
+}
+
+/// The claimed job for the agent if it is still authorized; otherwise it ends refused, with the
+/// reason, in the job and in the audit trail, and `None` says to look at the next one.
+async fn hand_out(
+    state: &AppState,
+    agent: &AgentIdentity,
+    host: &mut Option<HostRow>,
+    job: &JobRow,
+    now: Timestamp,
+) -> Result<Option<AgentJob>, Error> {
+    let kind = stored_kind(job)?;
+    let host = match host {
+        Some(host) => host,
+        None => host.insert(state.store.host(Scope::System, agent.host_id).await?),
+    };
+    let decision = authorize_job(state, host, kind, job.ticket_id, now).await?;
+    let refusal = match &decision {
+        Ok(_) => return Ok(Some(agent_job(job)?)),
+        Err(refusal) => refusal.to_string(),
+    };
+    tracing::info!(job_id = job.id, host_id = host.id, %refusal, "a job's authorization lapsed before it ran");
+    let result = JobResult {
+        ok: false,
+        output: format!("not run: when the agent came for it, {refusal}"),
+        refused: true,
+        ..JobResult::default()
+    };
+    finish(state, job, &result, now).await?;
+    let entry = JobAudit {
+        at: now,
+        actor_id: None,
+        client_id: host.client_id,
+        host_id: host.id,
+        ticket_id: decision_ticket(&decision, job.ticket_id),
+        kind,
+        outcome: "refused",
+        detail: format!("job {} not run when the agent came for it: {refusal}", job.id),
+    };
+    audit(state, entry).await?;
+    Ok(None)
 }
 
 fn agent_job(job: &JobRow) -> Result<AgentJob, Error> {

@@ -266,22 +266,26 @@ pub struct JobAudit<'a> {
     pub detail: String,
 }
 
+impl JobAudit<'_> {
+    /// The audit entry, as action `job.<kind>`.
+    pub fn entry(self) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at: self.at,
+            actor_id: self.actor_id,
+            client_id: Some(self.client_id),
+            host_id: Some(self.host_id),
+            ticket_id: self.ticket_id,
+            action: format!("job.{}", self.kind.as_str()),
+            outcome: self.outcome.to_owned(),
+            detail: self.detail,
+        }
+    }
+}
+
 /// Appends `entry` to the audit trail as action `job.<kind>`.
 pub async fn audit(state: &AppState, entry: JobAudit<'_>) -> Result<(), Error> {
-    state
-        .store
-        .audit(&AuditEntry {
-            id: 0,
-            at: entry.at,
-            actor_id: entry.actor_id,
-            client_id: Some(entry.client_id),
-            host_id: Some(entry.host_id),
-            ticket_id: entry.ticket_id,
-            action: format!("job.{}", entry.kind.as_str()),
-            outcome: entry.outcome.to_owned(),
-            detail: entry.detail,
-        })
-        .await?;
+    state.store.audit(&entry.entry()).await?;
     Ok(())
 }
 

@@ -25,7 +25,7 @@ use tend_core::patching::{MAX_SOAK, Outcome, Rollout, SoakPolicy, Step, Urgency,
 use tend_core::tenancy::{Role, Scope};
 use tend_proto::jobs::{ApplyUpdatesParams, JobResult};
 use tend_proto::rollouts::DEFAULT_RINGS;
-use tend_store::{AuditEntry, JobRow, RolloutJobRow, RolloutRow};
+use tend_store::{AuditEntry, JobRow, Queued, RolloutJobRow, RolloutRow};
 
 use crate::desk::contract;
 use crate::desk::tickets::{self, Who};
@@ -306,24 +306,19 @@ async fn queue_apply(
         finished_at: None,
         result: None,
     };
-    let job = state.store.queue_job(Scope::System, &job).await?;
-    state.store.add_rollout_job(row.id, job.id, host_id).await?;
+    let audit = AuditEntry {
+        id: 0,
+        at: now,
+        actor_id: row.created_by,
+        client_id: Some(row.client_id),
+        host_id: Some(host_id),
+        ticket_id: None,
+        action: format!("job.{APPLY_UPDATES}"),
+        outcome: "allowed".into(),
+        detail: format!("queued by rollout {} ({}), ring {ring}", row.id, row.name),
+    };
+    state.store.queue_job(Scope::System, &job, &Queued { audit: Some(&audit), rollout_id: Some(row.id) }).await?;
     Wakeups::job_queued();
-    let detail = format!("job {} queued by rollout {} ({}), ring {ring}", job.id, row.id, row.name);
-    state
-        .store
-        .audit(&AuditEntry {
-            id: 0,
-            at: now,
-            actor_id: row.created_by,
-            client_id: Some(row.client_id),
-            host_id: Some(host_id),
-            ticket_id: None,
-            action: format!("job.{APPLY_UPDATES}"),
-            outcome: "allowed".into(),
-            detail,
-        })
-        .await?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 use jiff::Timestamp;
 use tend_core::tenancy::Scope;
-use tend_store::{JobRow, NewTicketEvent, TicketChange, TicketRow};
+use tend_store::{JobRow, NewTicketEvent, Queued, TicketChange, TicketRow};
 
 use crate::{at, client_with_host, each_backend};
 
@@ -66,12 +66,22 @@ async fn jobs_queue_per_host_are_claimed_once_and_finish_once() {
         let (other_client, other) = client_with_host(&store, "globex").await;
         let host = enrolled.host_id;
 
-        let first = store.queue_job(Scope::AllClients, &job(client_id, host, None, "reboot", at(10))).await.unwrap();
-        let second = store.queue_job(Scope::AllClients, &job(client_id, host, None, "shutdown", at(11))).await.unwrap();
+        let first = store
+            .queue_job(Scope::AllClients, &job(client_id, host, None, "reboot", at(10)), &Queued::default())
+            .await
+            .unwrap();
+        let second = store
+            .queue_job(Scope::AllClients, &job(client_id, host, None, "shutdown", at(11)), &Queued::default())
+            .await
+            .unwrap();
         assert_eq!((first.status.as_str(), first.kind.as_str()), ("queued", "reboot"));
-        let mismatched = store.queue_job(Scope::AllClients, &job(other_client, host, None, "reboot", at(12))).await;
+        let mismatched = store
+            .queue_job(Scope::AllClients, &job(other_client, host, None, "reboot", at(12)), &Queued::default())
+            .await;
         assert!(matches!(mismatched, Err(tend_store::Error::NotFound("host"))), "a host of another client");
-        let hidden = store.queue_job(Scope::Client(other_client), &job(client_id, host, None, "reboot", at(12))).await;
+        let hidden = store
+            .queue_job(Scope::Client(other_client), &job(client_id, host, None, "reboot", at(12)), &Queued::default())
+            .await;
         assert!(matches!(hidden, Err(tend_store::Error::NotFound(_))), "out of scope");
 
         let listed = store.host_jobs(Scope::Client(client_id), host, 10).await.unwrap();
@@ -101,7 +111,10 @@ async fn jobs_queue_per_host_are_claimed_once_and_finish_once() {
         let foreign = store.finish_job(other.host_id, second.id, "succeeded", result, at(30)).await;
         assert!(matches!(foreign, Err(tend_store::Error::NotFound("job"))), "another host's job");
 
-        let queued = store.queue_job(Scope::AllClients, &job(client_id, host, None, "reboot", at(50))).await.unwrap();
+        let queued = store
+            .queue_job(Scope::AllClients, &job(client_id, host, None, "reboot", at(50)), &Queued::default())
+            .await
+            .unwrap();
         let early = store.finish_job(host, queued.id, "succeeded", result, at(51)).await;
         assert!(matches!(early, Err(tend_store::Error::Conflict(_))), "not handed out yet");
         db
@@ -143,7 +156,7 @@ async fn a_job_on_a_ticket_is_written_to_its_history_and_only_open_tickets_grant
         assert!(store.open_tickets_on_host(Scope::Client(other_client), host).await.unwrap().is_empty());
 
         let on_ticket = job(client_id, host, Some(ids[0]), "reboot", at(10));
-        let queued = store.queue_job(Scope::AllClients, &on_ticket).await.unwrap();
+        let queued = store.queue_job(Scope::AllClients, &on_ticket, &Queued::default()).await.unwrap();
         assert_eq!(queued.ticket_id, Some(ids[0]));
         let claimed = store.claim_job(host, at(11)).await.unwrap().unwrap();
         assert_eq!(claimed.id, queued.id);
@@ -162,7 +175,7 @@ async fn a_job_on_a_ticket_is_written_to_its_history_and_only_open_tickets_grant
         assert!(store.ticket_events(Scope::AllClients, ids[0], true).await.unwrap().iter().all(|e| e.kind != "job"));
 
         let foreign_ticket = job(other_client, host, Some(ids[0]), "reboot", at(10));
-        assert!(store.queue_job(Scope::AllClients, &foreign_ticket).await.is_err());
+        assert!(store.queue_job(Scope::AllClients, &foreign_ticket, &Queued::default()).await.is_err());
         db
     })
     .await;

@@ -1,5 +1,5 @@
 use tend_core::tenancy::Scope;
-use tend_store::{Error, JobRow, RolloutRow};
+use tend_store::{Error, JobRow, Queued, RolloutRow};
 
 use crate::{at, client_with_host, each_backend};
 
@@ -71,8 +71,8 @@ async fn rollouts_update_optimistically_and_record_their_jobs_with_the_state() {
             finished_at: None,
             result: None,
         };
-        let job = store.queue_job(Scope::System, &job).await.unwrap();
-        store.add_rollout_job(created.id, job.id, host.host_id).await.unwrap();
+        let job =
+            store.queue_job(Scope::System, &job, &Queued { audit: None, rollout_id: Some(created.id) }).await.unwrap();
         let jobs = store.rollout_jobs(Scope::System, created.id).await.unwrap();
         assert_eq!((jobs.len(), jobs[0].status.as_str(), jobs[0].recorded), (1, "queued", false));
         store.claim_job(host.host_id, at(2)).await.unwrap().unwrap();

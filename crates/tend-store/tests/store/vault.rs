@@ -76,7 +76,7 @@ async fn vault_credentials_are_scoped_unique_per_host_and_listed_with_their_tick
         assert_eq!((stored.created_at, stored.purged_at), (at(5), None));
         let fetched = store.credential(Scope::Client(acme), stored.id).await.unwrap();
         assert_eq!(fetched, stored);
-        assert_eq!(store.sealed_credential(Scope::AllClients, stored.id).await.unwrap(), "v1:sealed-root");
+        assert_eq!(store.credential(Scope::AllClients, stored.id).await.unwrap().sealed, "v1:sealed-root");
 
         let again = store.create_credential(Scope::AllClients, &credential(acme, host, None, "root"), at(6)).await;
         assert!(matches!(again, Err(Error::Conflict(_))), "the name is bound into the sealed text: unique");
@@ -116,13 +116,13 @@ async fn vault_assignment_counts_only_open_tickets_on_the_host() {
         let host = enrolled.host_id;
         let alice = technician(&store, "alice").await;
         let bob = technician(&store, "bob").await;
-        assert!(!store.is_assigned_on_open_ticket(alice, host).await.unwrap(), "no ticket yet");
+        assert!(store.assigned_open_ticket(alice, host, None).await.unwrap().is_none(), "no ticket yet");
 
         let first = ticket(&store, acme, host, Some(alice), "t1").await;
         let second = ticket(&store, acme, host, Some(alice), "t2").await;
-        assert!(store.is_assigned_on_open_ticket(alice, host).await.unwrap());
-        assert!(!store.is_assigned_on_open_ticket(bob, host).await.unwrap(), "not the assignee");
-        assert!(!store.is_assigned_on_open_ticket(alice, other.host_id).await.unwrap(), "another host");
+        assert!(store.assigned_open_ticket(alice, host, None).await.unwrap().is_some());
+        assert!(store.assigned_open_ticket(bob, host, None).await.unwrap().is_none(), "not the assignee");
+        assert!(store.assigned_open_ticket(alice, other.host_id, None).await.unwrap().is_none(), "another host");
         assert_eq!(store.assigned_open_ticket(alice, host, None).await.unwrap(), Some(first.id), "the oldest");
         assert_eq!(store.assigned_open_ticket(alice, host, Some(second.id)).await.unwrap(), Some(second.id));
 
@@ -133,7 +133,10 @@ async fn vault_assignment_counts_only_open_tickets_on_the_host() {
             let change = TicketChange { ticket: changed, events: Vec::new() };
             store.update_ticket(Scope::AllClients, ticket.updated_at, &change).await.unwrap();
         }
-        assert!(!store.is_assigned_on_open_ticket(alice, host).await.unwrap(), "resolved and closed do not count");
+        assert!(
+            store.assigned_open_ticket(alice, host, None).await.unwrap().is_none(),
+            "resolved and closed do not count"
+        );
         db
     })
     .await;

@@ -150,12 +150,8 @@ async fn a_resolved_ticket_closes_when_the_customer_confirms() {
         let server = Server::start(&db).await;
         let (_, host_id, customer) = client_with_customer(&server, "acme").await;
         let (tech_id, tech) = technician(&server, "ada", "L1").await;
-        let filed: Ticket = customer
-            .post_ok(
-                "/api/v1/tickets",
-                &json!({ "kind": "service_request", "subject": "new mailbox", "host_ids": [host_id] }),
-            )
-            .await;
+        let filed: Ticket =
+            customer.post_ok("/api/v1/tickets", &json!({ "kind": "service_request", "subject": "new mailbox" })).await;
         let path = |action: &str| format!("/api/v1/tickets/{}/{action}", filed.id);
         let assigned: Ticket = tech.post_ok(&path("assign"), &json!({ "user_id": tech_id })).await;
         assert_eq!((assigned.status.as_str(), assigned.assignee_id), ("open", Some(tech_id)));
@@ -178,8 +174,11 @@ async fn a_resolved_ticket_closes_when_the_customer_confirms() {
             detail.history.iter().any(|e| e.body["text"].as_str().is_some_and(|t| t.contains("SR-1234"))).then_some(())
         })
         .await;
+        assert!(assigned.host_ids.is_empty());
         let linked: Ticket = tech.post_ok(&path("links"), &json!({ "kind": "host", "id": host_id })).await;
-        assert_eq!(linked.host_ids, vec![host_id]);
+        assert_eq!(linked.host_ids, vec![host_id], "a linked host becomes one of the ticket's hosts");
+        let again: Ticket = tech.post_ok(&path("links"), &json!({ "kind": "host", "id": host_id })).await;
+        assert_eq!(again.host_ids, vec![host_id], "linked once");
         let elsewhere = tech.post(&path("links"), &json!({ "kind": "ticket", "id": filed.id + 1000 })).await;
         assert_eq!(elsewhere.status, 404);
         let resolved: Ticket = tech.post_ok(&path("status"), &json!({ "status": "resolved", "note": "created" })).await;
