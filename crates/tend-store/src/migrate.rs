@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_service_desk.sql")),
     (7, include_str!("../migrations/sqlite/0007_patching.sql")),
     (8, include_str!("../migrations/sqlite/0008_rollouts.sql")),
+    (9, include_str!("../migrations/sqlite/0009_patch_policies.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -25,6 +26,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (6, include_str!("../migrations/postgres/0006_service_desk.sql")),
     (7, include_str!("../migrations/postgres/0007_patching.sql")),
     (8, include_str!("../migrations/postgres/0008_rollouts.sql")),
+    (9, include_str!("../migrations/postgres/0009_patch_policies.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting

@@ -9,12 +9,14 @@
 //! - `policy`: the security promise (24 hours by default) and its deadlines, holds, a host's
 //!   compliance.
 //! - `rollout`: rings, soak and gates, as a state machine over recorded outcomes.
+//! - `gate`: the post-update health gate, and reboots spread over a maintenance window.
 //!
 //! Must not: read the clock, fetch or store advisories, run a package manager, or notify. Every
 //! question takes its instant; the server fetches, stores, schedules jobs in maintenance windows,
 //! opens tickets and audits promotions without soak.
 
 mod advisory;
+mod gate;
 mod import;
 mod policy;
 mod rollout;
@@ -24,12 +26,13 @@ pub use advisory::{
     Advisory, AffectedPackage, Deferral, Exposure, ExposureStatus, FixStatus, HostOs, HostPackages, Matched,
     Mitigation, MitigationKind, MitigationScope, Severity, Unjudged, match_host,
 };
+pub use gate::{AfterUpdate, Firing, Verdict, health_gate, reboot_slot};
 pub use import::{
     Imported, MAX_AFFECTED, MAX_ALIASES, MAX_IMPORT_BYTES, MAX_SUMMARY_CHARS, Skipped, parse_debian_tracker, parse_osv,
 };
 pub use policy::{
-    Compliance, DEFAULT_SECURITY_PROMISE, Hold, MAX_SECURITY_PROMISE, PatchPolicy, PendingSecurity, Selection,
-    compliance, security_deadline, select_updates,
+    Compliance, DEFAULT_HEALTH_GATE, DEFAULT_SECURITY_PROMISE, Hold, MAX_HEALTH_GATE, MAX_SECURITY_PROMISE, PatchPolicy,
+    PendingSecurity, RebootPolicy, Selection, compliance, security_deadline, select_updates,
 };
 pub use rollout::{
     Applied, DEFAULT_EMERGENCY_SOAK, DEFAULT_SOAK, Halt, MAX_SOAK, Outcome, Promotion, RingState, Rollout, SoakPolicy,

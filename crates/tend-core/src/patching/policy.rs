@@ -27,6 +27,11 @@ pub const DEFAULT_SECURITY_PROMISE: SignedDuration = SignedDuration::from_hours(
 /// first and the promise would mean nothing.
 pub const MAX_SECURITY_PROMISE: SignedDuration = SignedDuration::from_hours(31 * 24);
 
+/// How long a host has after an update to show it is healthy, unless the policy says otherwise.
+pub const DEFAULT_HEALTH_GATE: SignedDuration = SignedDuration::from_mins(30);
+/// The longest health gate a policy may set: a host that needs longer to come back is down.
+pub const MAX_HEALTH_GATE: SignedDuration = SignedDuration::from_hours(24);
+
 /// When a security fix tend learned of at `learned_at` must be applied by (at the latest, that
 /// instant included). Saturates at the end of representable time.
 pub fn security_deadline(learned_at: Timestamp, promise: SignedDuration) -> Timestamp {
@@ -102,7 +107,22 @@ fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
     pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
 }
 
+/// Whether a host that needs a reboot after its updates gets one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RebootPolicy {
+    /// Never: the host stays "reboot required" until someone reboots it.
+    Never,
+    /// Inside its maintenance window, spread over the window when several hosts share it, and
+    /// only where an authorization allows it then.
+    #[default]
+    InWindow,
+    /// Ask the customer first: a ticket asks for the authorization; the host is not rebooted.
+    Ask,
+}
+
 /// A client's patch policy, as far as the domain rules go (its cadence is a maintenance window).
+/// A site or a host may have its own, which then replaces the client's as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchPolicy {
@@ -111,15 +131,35 @@ pub struct PatchPolicy {
     pub security_promise: SignedDuration,
     #[serde(default)]
     pub holds: Vec<Hold>,
+    #[serde(default)]
+    pub reboot: RebootPolicy,
+    /// How long a host has, after its update (and its reboot), to report again with no new
+    /// problem before the update counts as failed on it.
+    #[serde(default = "default_health_gate")]
+    pub health_gate: SignedDuration,
+    /// Whether tend starts an emergency rollout by itself for every security fix the client's
+    /// hosts need, so that the promise is kept without anyone starting it.
+    #[serde(default)]
+    pub auto_security_rollouts: bool,
 }
 
 fn default_security_promise() -> SignedDuration {
     DEFAULT_SECURITY_PROMISE
 }
 
+fn default_health_gate() -> SignedDuration {
+    DEFAULT_HEALTH_GATE
+}
+
 impl Default for PatchPolicy {
     fn default() -> PatchPolicy {
-        PatchPolicy { security_promise: DEFAULT_SECURITY_PROMISE, holds: Vec::new() }
+        PatchPolicy {
+            security_promise: DEFAULT_SECURITY_PROMISE,
+            holds: Vec::new(),
+            reboot: RebootPolicy::default(),
+            health_gate: DEFAULT_HEALTH_GATE,
+            auto_security_rollouts: false,
+        }
     }
 }
 
@@ -134,6 +174,12 @@ impl PatchPolicy {
                     "{:#} must be more than zero and at most {:#}",
                     self.security_promise, MAX_SECURITY_PROMISE
                 ),
+            });
+        }
+        if self.health_gate.is_negative() || self.health_gate > MAX_HEALTH_GATE {
+            return Err(Error::Invalid {
+                field: "health_gate",
+                reason: format!("{:#} must be at least zero and at most {MAX_HEALTH_GATE:#}", self.health_gate),
             });
         }
         self.holds.iter().try_for_each(Hold::validate)

@@ -98,6 +98,9 @@ impl SoakPolicy {
 pub enum Outcome {
     Succeeded,
     Failed { reason: String },
+    /// Nothing to apply on this host (the customer holds every package back): it does not hold
+    /// its ring up.
+    Skipped { reason: String },
 }
 
 /// One host's outcome, and when it came.
