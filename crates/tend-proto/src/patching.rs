@@ -1,5 +1,5 @@
 //! Bodies of the patch management API: advisory imports, a host's exposures, compliance with the
-//! security promise, mitigations.
+//! security promise, mitigations, patch policies.
 //!
 //! Times are RFC 3339 strings in UTC; ages are whole hours.
 
@@ -127,7 +127,7 @@ pub struct UnjudgedView {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatchStatus {
-    /// The promise in force, e.g. "24h".
+    /// The promise of hosts without a patch policy of their own or their client's, e.g. "24h".
     pub security_promise: String,
     pub clients: Vec<ClientPatchStatus>,
     pub hosts: Vec<HostPatchStatus>,
@@ -176,6 +176,12 @@ pub struct HostPatchStatus {
     pub os_eol_date: Option<String>,
     pub os_eol: Option<bool>,
     pub not_matched: Option<String>,
+    /// The host's ring for patch rollouts, if it is in one.
+    #[serde(default)]
+    pub ring: Option<String>,
+    /// When an `apply_updates` job last succeeded on the host.
+    #[serde(default)]
+    pub last_patched_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -223,4 +229,88 @@ pub struct Mitigation {
     pub review_at: String,
     pub created_by: Option<i64>,
     pub created_at: String,
+}
+
+/// A patch policy: the security promise, holds, reboots and the health gate. Every field has a
+/// default (the same as a client without a policy has, but for the promise, which a server may
+/// configure), so a change may name only what differs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct PatchPolicyView {
+    /// Security fixes are applied within this many seconds of tend learning of them; more than
+    /// zero, at most 31 days. Default 86400 (24 h).
+    pub security_promise_secs: i64,
+    /// Packages kept out of patch sets and out of the promise's count.
+    pub holds: Vec<HoldView>,
+    /// Whether a host that needs a reboot after its updates gets one: `never`, `in_window`
+    /// (default: inside its maintenance window) or `ask` (a ticket asks the customer first).
+    pub reboot: String,
+    /// Seconds a host has after an update to report again with no new problem, 0 to 86400;
+    /// default 1800.
+    pub health_gate_secs: i64,
+    /// Whether tend starts an emergency rollout by itself for each security fix the hosts need.
+    pub auto_security_rollouts: bool,
+}
+
+impl Default for PatchPolicyView {
+    fn default() -> PatchPolicyView {
+        PatchPolicyView {
+            security_promise_secs: 24 * 3600,
+            holds: Vec::new(),
+            reboot: "in_window".into(),
+            health_gate_secs: 30 * 60,
+            auto_security_rollouts: false,
+        }
+    }
+}
+
+/// Packages a customer asked to leave alone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HoldView {
+    /// A package name, or a pattern where `*` stands for any run of characters and `?` for one.
+    pub package: String,
+    /// When the hold ends by itself (RFC 3339); `null` until lifted.
+    #[serde(default)]
+    pub until: Option<String>,
+    pub reason: String,
+}
+
+/// A client's, site's or host's policy to set; with neither `site_id` nor `host_id`, the
+/// client's. It replaces the policy above it as a whole for the hosts it covers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetPatchPolicy {
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    #[serde(default)]
+    pub host_id: Option<i64>,
+    #[serde(default)]
+    pub policy: PatchPolicyView,
+}
+
+/// A stored patch policy of a client, one of its sites or one of its hosts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PatchPolicyEntry {
+    pub id: i64,
+    pub client_id: i64,
+    pub site_id: Option<i64>,
+    pub host_id: Option<i64>,
+    pub policy: PatchPolicyView,
+    pub updated_by: Option<i64>,
+    pub updated_at: String,
+}
+
+/// The policy that applies to a host, and where it comes from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EffectivePatchPolicy {
+    pub host_id: i64,
+    /// `host`, `site`, `client` or `default` (no stored policy applies).
+    pub source: String,
+    /// The stored policy's id; `null` for the default.
+    pub policy_id: Option<i64>,
+    pub policy: PatchPolicyView,
 }

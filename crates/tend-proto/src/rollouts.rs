@@ -65,6 +65,9 @@ pub struct Rollout {
     pub halt_reason: Option<String>,
     /// The ticket opened when it halted.
     pub ticket_id: Option<i64>,
+    /// The ticket asking the customer to authorize the reboots its hosts need, when one was
+    /// opened.
+    pub reboot_ticket_id: Option<i64>,
     pub created_by: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
@@ -91,12 +94,32 @@ pub struct RolloutRing {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutHost {
     pub host_id: i64,
-    /// `pending` (nothing asked yet), `queued`, `running`, `applied` or `failed`.
+    /// `pending` (nothing asked yet), `queued`, `running`, `verifying` (updated; the post-update
+    /// health gate is open, or the reboot waits for its slot), `rebooting`, `applied`, `failed`
+    /// or `skipped` (the patch policy holds every package back).
     pub state: String,
     /// When it applied or failed.
     pub at: Option<String>,
-    /// Why it failed.
+    /// Why it failed or was skipped.
     pub reason: Option<String>,
     /// Its latest apply job.
     pub job_id: Option<i64>,
+}
+
+/// What one contact of the client was told after a ring of a rollout was patched: what changed
+/// on which host, or why nothing did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PatchSummary {
+    pub ring: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub subject: String,
+    /// The text, without the greeting added when it is sent.
+    pub body: String,
+    /// `pending` (to be sent, or retried after a failed attempt), `sent` or `failed` (given up).
+    pub status: String,
+    pub attempts: u32,
+    pub sent_at: Option<String>,
+    pub last_error: Option<String>,
 }

@@ -135,15 +135,9 @@ impl Store {
 
     /// Takes up to `limit` due notices for `lease` (see `claim_notifications`).
     pub async fn claim_notices(&self, now: Timestamp, lease: SignedDuration, limit: u32) -> Result<Vec<NoticeRow>> {
-        let claimed = self.claim_due("maintenance_notices", "id", now, lease, limit).await?;
-        let mut notices = Vec::with_capacity(claimed.len());
-        for row in &claimed {
-            let sql = format!("{NOTICE_QUERY} WHERE n.id = $1");
-            let id: i64 = row.try_get("id")?;
-            notices.push(notice_row(&sqlx::query(&sql).bind(id).fetch_one(&self.write).await?)?);
-        }
-        notices.sort_by_key(|n| n.id);
-        Ok(notices)
+        let sql = format!("{NOTICE_QUERY} WHERE n.id = $1");
+        let claimed = self.claim_due_joined("maintenance_notices", &sql, now, lease, limit).await?;
+        claimed.iter().map(notice_row).collect()
     }
 
     /// Records a notice's delivery attempt: sent, retried at `retry_at`, or given up.

@@ -3,6 +3,7 @@
 //! dead instance's claims fall due again; each attempt is recorded on the row.
 
 use jiff::{SignedDuration, Timestamp};
+use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::{Backend, Result, Store, millis};
@@ -33,6 +34,30 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.write)
             .await?;
+        Ok(rows)
+    }
+
+    /// Claims like [`Store::claim_due`], then reads each claimed row, oldest first, with
+    /// `select`, whose one parameter is the row's id: for outboxes that send what their row only
+    /// points at (the contact's address, the window's title).
+    pub(crate) async fn claim_due_joined(
+        &self,
+        table: &'static str,
+        select: &str,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<AnyRow>> {
+        let mut ids = Vec::new();
+        for row in self.claim_due(table, "id", now, lease, limit).await? {
+            ids.push(row.try_get::<i64, _>("id")?);
+        }
+        ids.sort_unstable();
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            // The write pool: on SQLite it is the one connection that has seen the claim.
+            rows.push(sqlx::query(select).bind(id).fetch_one(&self.write).await?);
+        }
         Ok(rows)
     }
 

@@ -30,12 +30,14 @@ pub struct RolloutRow {
     pub halt_reason: Option<String>,
     /// The ticket opened when it halted.
     pub ticket_id: Option<i64>,
+    /// The ticket asking the customer to authorize the reboots its hosts need.
+    pub reboot_ticket_id: Option<i64>,
     pub created_by: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-/// An apply job a rollout queued, with where the job is now.
+/// A job a rollout queued (an update, or the reboot after it), with where the job is now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RolloutJobRow {
     pub job_id: i64,
@@ -43,15 +45,19 @@ pub struct RolloutJobRow {
     pub host_id: i64,
     /// Whether the job's outcome is in the rollout's state.
     pub recorded: bool,
+    /// `apply_updates` or `reboot`.
+    pub kind: String,
     /// The job's status: `queued`, `running`, `succeeded`, `failed`, `refused`.
     pub status: String,
     /// JSON of the agent's result, once finished.
     pub result: Option<String>,
+    pub created_at: Timestamp,
+    pub claimed_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
 }
 
 const ROLLOUT_COLUMNS: &str = "id, client_id, name, urgency, packages, state, status, halt_reason, ticket_id, \
-     created_by, created_at, updated_at";
+     reboot_ticket_id, created_by, created_at, updated_at";
 
 fn rollout_row(row: &AnyRow) -> Result<RolloutRow> {
     Ok(RolloutRow {
@@ -64,6 +70,7 @@ fn rollout_row(row: &AnyRow) -> Result<RolloutRow> {
         status: row.try_get("status")?,
         halt_reason: row.try_get("halt_reason")?,
         ticket_id: row.try_get("ticket_id")?,
+        reboot_ticket_id: row.try_get("reboot_ticket_id")?,
         created_by: row.try_get("created_by")?,
         created_at: timestamp(row.try_get("created_at")?)?,
         updated_at: timestamp(row.try_get("updated_at")?)?,
@@ -76,7 +83,10 @@ fn rollout_job_row(row: &AnyRow) -> Result<RolloutJobRow> {
         rollout_id: row.try_get("rollout_id")?,
         host_id: row.try_get("host_id")?,
         recorded: row.try_get::<i64, _>("recorded")? != 0,
+        kind: row.try_get("kind")?,
         status: row.try_get("status")?,
+        created_at: timestamp(row.try_get("created_at")?)?,
+        claimed_at: row.try_get::<Option<i64>, _>("claimed_at")?.map(timestamp).transpose()?,
         result: row.try_get("result")?,
         finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(timestamp).transpose()?,
     })
@@ -186,7 +196,7 @@ impl Store {
         rows.iter().map(rollout_row).collect()
     }
 
-    /// Writes a rollout's state, status, halt reason and ticket, and marks the `recorded` jobs'
+    /// Writes a rollout's state, status, halt reason and tickets, and marks the `recorded` jobs'
     /// outcomes as in the state, in one transaction. Refused with a conflict when the rollout
     /// changed since it was read at `read_at` (its `updated_at` then): read it again and retry.
     pub async fn update_rollout(
@@ -200,8 +210,8 @@ impl Store {
         let mut conn = self.write.acquire().await?;
         let mut tx = conn.begin().await?;
         let done = sqlx::query(
-            "UPDATE rollouts SET state = $1, status = $2, halt_reason = $3, ticket_id = $4, updated_at = $5 \
-             WHERE id = $6 AND updated_at = $7",
+            "UPDATE rollouts SET state = $1, status = $2, halt_reason = $3, ticket_id = $4, updated_at = $5, \
+             reboot_ticket_id = $8 WHERE id = $6 AND updated_at = $7",
         )
         .bind(&rollout.state)
         .bind(&rollout.status)
@@ -210,6 +220,7 @@ impl Store {
         .bind(millis(rollout.updated_at))
         .bind(rollout.id)
         .bind(millis(read_at))
+        .bind(rollout.reboot_ticket_id)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -231,7 +242,8 @@ impl Store {
     pub async fn rollout_jobs(&self, scope: Scope, rollout_id: i64) -> Result<Vec<RolloutJobRow>> {
         self.rollout(scope, rollout_id).await?;
         let rows = sqlx::query(
-            "SELECT r.job_id, r.rollout_id, r.host_id, r.recorded, j.status, j.result, j.finished_at \
+            "SELECT r.job_id, r.rollout_id, r.host_id, r.recorded, j.kind, j.status, j.result, j.created_at, \
+             j.claimed_at, j.finished_at \
              FROM rollout_jobs r JOIN jobs j ON j.id = r.job_id WHERE r.rollout_id = $1 ORDER BY r.job_id",
         )
         .bind(rollout_id)

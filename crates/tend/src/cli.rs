@@ -107,8 +107,9 @@ tend advisory import DSA-5678-1.json --format osv")]
 #[derive(Debug, Subcommand)]
 pub enum PatchCommand {
     /// Compliance with the security promise, per host: pending updates, pending security fixes
-    /// with their age, open advisories, the OS's end of life. Exits 1 when a host has a security
-    /// fix pending past the promise (24 h unless configured otherwise).
+    /// with their age, open advisories, the OS's end of life, the host's ring and when an update
+    /// job last succeeded on it. Exits 1 when a host has a security fix pending past its promise
+    /// (its patch policy's; 24 h unless configured otherwise), held packages aside.
     #[command(after_help = "Exit codes: 0 every host keeps the promise, 1 a host is outside it \
 (or another failure).\nExample:\n  tend patch status --client acme")]
     Status {
@@ -129,6 +130,73 @@ pub enum PatchCommand {
     /// Patch rollouts through rings: test before production.
     #[command(subcommand)]
     Rollout(RolloutCommand),
+    /// Patch policies: the security promise, held packages, reboots and the health gate, for a
+    /// client, a site or a host. A host follows its own policy, else its site's, else its
+    /// client's, else the server's default; the nearest replaces the others as a whole.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// A client's stored policies (its own, its sites' and its hosts'), or with --host the
+    /// policy in force for that host and where it comes from (host, site, client or default).
+    #[command(after_help = "Examples:\n  tend patch policy show --client acme\n  \
+tend patch policy show --client acme --host db1 --json")]
+    Show {
+        /// Client id or name.
+        #[arg(long)]
+        client: String,
+        /// Host id or hostname: show the policy in force for it instead.
+        #[arg(long)]
+        host: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Set the policy of a client, or of one of its sites or hosts (staff), replacing the one it
+    /// had. What is not given takes its default (promise 24h, no holds, reboot in_window, health
+    /// gate 30m, no automatic security rollouts), not the value of the policy above.
+    #[command(after_help = "Examples:\n  tend patch policy set --client acme --promise 72h --reboot ask\n  \
+tend patch policy set --client acme --host db1 --hold 'postgresql-*=vendor certification' \\\n      \
+--hold-until 2027-01-01T00:00:00Z")]
+    Set {
+        /// Client id or name.
+        #[arg(long)]
+        client: String,
+        /// For this site of the client (id or name) instead of the whole client.
+        #[arg(long, conflicts_with = "host")]
+        site: Option<String>,
+        /// For this host of the client (id or hostname) instead of the whole client.
+        #[arg(long)]
+        host: Option<String>,
+        /// Security fixes are applied within this time of tend learning of them, e.g. 24h, 4h
+        /// or 72h (at most 744h, 31 days).
+        #[arg(long)]
+        promise: Option<String>,
+        /// Whether a host that needs a reboot after its updates gets one: never, in_window (in
+        /// its maintenance window) or ask (a ticket asks the customer first).
+        #[arg(long, value_parser = ["never", "in_window", "ask"])]
+        reboot: Option<String>,
+        /// How long a host has after an update to report again with no new problem before the
+        /// update counts as failed on it, e.g. 30m (at most 24h).
+        #[arg(long)]
+        health_gate: Option<String>,
+        /// Start an emergency rollout by itself for every security fix the hosts need.
+        #[arg(long)]
+        auto_security_rollouts: bool,
+        /// Keep packages out of patch sets and out of the promise: PATTERN=REASON, where `*` in
+        /// the pattern stands for any run of characters and `?` for one. Repeatable.
+        #[arg(long = "hold", value_name = "PATTERN=REASON")]
+        holds: Vec<String>,
+        /// When the holds given end by themselves (RFC 3339); default: until lifted.
+        #[arg(long, requires = "holds")]
+        hold_until: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Delete a stored policy (staff) by its id (see `show`): its client, site or host then
+    /// follows the next policy up.
+    Clear { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

@@ -119,6 +119,11 @@ impl Api {
         self.answer(self.http.post(self.url(path))).await.map(drop)
     }
 
+    /// A DELETE, whose answer has no body (204).
+    pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        self.answer(self.http.delete(self.url(path))).await.map(drop)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -151,7 +151,12 @@ mod tests {
             panic!()
         };
         // Both opened at or after the work began, the earliest first.
-        assert!(reason.ends_with("new problems fire: cpu (since 2026-11-10T22:00:00Z), service_failed nginx (since 2026-11-10T22:05:30Z)"), "{reason}");
+        assert!(
+            reason.ends_with(
+                "new problems fire: cpu (since 2026-11-10T22:00:00Z), service_failed nginx (since 2026-11-10T22:05:30Z)"
+            ),
+            "{reason}"
+        );
         assert!(matches!(health_gate(&host(&new), GATE, at("2026-11-10T22:10:00Z")), Verdict::Waiting { .. }));
     }
 

@@ -31,8 +31,8 @@ pub use import::{
     Imported, MAX_AFFECTED, MAX_ALIASES, MAX_IMPORT_BYTES, MAX_SUMMARY_CHARS, Skipped, parse_debian_tracker, parse_osv,
 };
 pub use policy::{
-    Compliance, DEFAULT_HEALTH_GATE, DEFAULT_SECURITY_PROMISE, Hold, MAX_HEALTH_GATE, MAX_SECURITY_PROMISE, PatchPolicy,
-    PendingSecurity, RebootPolicy, Selection, compliance, security_deadline, select_updates,
+    Compliance, DEFAULT_HEALTH_GATE, DEFAULT_SECURITY_PROMISE, Hold, MAX_HEALTH_GATE, MAX_SECURITY_PROMISE,
+    PatchPolicy, PendingSecurity, RebootPolicy, Selection, compliance, security_deadline, select_updates,
 };
 pub use rollout::{
     Applied, DEFAULT_EMERGENCY_SOAK, DEFAULT_SOAK, Halt, MAX_SOAK, Outcome, Promotion, RingState, Rollout, SoakPolicy,

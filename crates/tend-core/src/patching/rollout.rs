@@ -97,10 +97,14 @@ impl SoakPolicy {
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Succeeded,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     /// Nothing to apply on this host (the customer holds every package back): it does not hold
     /// its ring up.
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// One host's outcome, and when it came.
@@ -130,6 +134,28 @@ pub struct RingState {
     pub promoted: Option<Promotion>,
     /// Outcomes in the order they came.
     pub applied: Vec<Applied>,
+}
+
+impl RingState {
+    /// Each host's latest outcome, ignoring outcomes of hosts no longer in the ring.
+    pub fn latest_outcomes(&self) -> HashMap<i64, &Applied> {
+        let mut latest = HashMap::new();
+        for applied in self.applied.iter().filter(|applied| self.hosts.contains(&applied.host_id)) {
+            latest.insert(applied.host_id, applied);
+        }
+        latest
+    }
+
+    /// Whether every host is done with the patch set: applied, or nothing to apply. A ring
+    /// without hosts is never patched (a rollout passes it by).
+    pub fn patched(&self) -> bool {
+        let latest = self.latest_outcomes();
+        !self.hosts.is_empty()
+            && self
+                .hosts
+                .iter()
+                .all(|host| latest.get(host).is_some_and(|applied| !matches!(applied.outcome, Outcome::Failed { .. })))
+    }
 }
 
 /// A patch set on its way through the rings.
@@ -299,7 +325,7 @@ pub fn next_step(rollout: &Rollout, new_critical_alert: &dyn Fn(i64, Timestamp) 
     let with_hosts: Vec<usize> = (0..rollout.rings.len()).filter(|&i| !rollout.rings[i].hosts.is_empty()).collect();
     for (position, &index) in with_hosts.iter().enumerate() {
         let ring = &rollout.rings[index];
-        let latest = latest_outcomes(ring);
+        let latest = ring.latest_outcomes();
         for &host_id in &ring.hosts {
             if let Some(Applied { outcome: Outcome::Failed { reason }, .. }) = latest.get(&host_id) {
                 return Step::Halted(Halt::HostFailed { ring: index, host_id, reason: reason.clone() });
@@ -346,15 +372,6 @@ fn halt_on_alert(
             patched_at: applied.at,
         }))
     })
-}
-
-/// Each host's latest outcome in `ring`, ignoring outcomes of hosts no longer in it.
-fn latest_outcomes(ring: &RingState) -> HashMap<i64, &Applied> {
-    let mut latest = HashMap::new();
-    for applied in ring.applied.iter().filter(|applied| ring.hosts.contains(&applied.host_id)) {
-        latest.insert(applied.host_id, applied);
-    }
-    latest
 }
 
 #[cfg(test)]

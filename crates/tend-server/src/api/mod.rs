@@ -10,6 +10,7 @@ pub(crate) mod enrollment;
 mod hosts;
 mod jobs;
 mod monitoring;
+mod patch_policy;
 mod patching;
 mod probes;
 mod rollouts;
@@ -79,6 +80,7 @@ pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(vault::routes())
         .merge(jobs::routes())
         .merge(patching::routes(max_report_bytes))
+        .merge(patch_policy::routes())
         .merge(rollouts::routes())
         .merge(crate::agent_api::routes(max_report_bytes))
         .route("/api/v1/openapi.json", axum::routing::get(openapi_json))

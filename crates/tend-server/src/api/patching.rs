@@ -8,6 +8,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use jiff::Timestamp;
 use serde::Deserialize;
 use tend_core::patching::{
@@ -27,6 +30,8 @@ use super::convert::timestamp_text;
 use super::created;
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::patching::policy::{ClientPolicies, default_policy};
+use crate::patching::rollout::APPLY_UPDATES;
 use crate::patching::{self, Format, HostPatching};
 use crate::{AppState, Error};
 
@@ -43,7 +48,7 @@ pub fn routes(max_import_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(list_mitigations, create_mitigation))
 }
 
-fn require_staff(caller: &Caller, what: &'static str) -> Result<(), Error> {
+pub(super) fn require_staff(caller: &Caller, what: &'static str) -> Result<(), Error> {
     if caller.principal().role.is_staff() { Ok(()) } else { Err(tend_core::Error::Forbidden(what).into()) }
 }
 
@@ -232,8 +237,15 @@ struct StatusQuery {
     client: Option<i64>,
 }
 
+/// What a fleet's status reads once per client rather than once per host.
+struct ClientFacts {
+    policies: ClientPolicies,
+    rings: HashMap<i64, String>,
+}
+
 /// Compliance with the security promise: per host, pending updates and security fixes with
-/// their age against the promise, open advisories, the OS's end of life; per client, the sum.
+/// their age against the host's promise (from its patch policy), open advisories, the OS's end
+/// of life, its ring and when it was last patched; per client, the sum.
 #[utoipa::path(get, path = "/api/v1/patch/status", tag = "patching", security(("token" = [])),
     params(StatusQuery), responses((status = 200, body = PatchStatus), (status = 404, body = Problem)))]
 async fn patch_status(
@@ -246,19 +258,35 @@ async fn patch_status(
         state.store.client(scope, client).await?;
     }
     let now = Timestamp::now();
-    let policy = patching::policy(&state);
     let advisories = patching::advisories(&state).await?;
+    let mut facts: HashMap<i64, ClientFacts> = HashMap::new();
     let mut hosts = Vec::new();
     let mut clients: Vec<ClientPatchStatus> = Vec::new();
     let mut after = 0;
     loop {
         let page = state.store.list_hosts(scope, query.client, after, HOST_PAGE).await?;
         let Some(last) = page.last() else { break };
+        let last_patched: HashMap<i64, Timestamp> = state
+            .store
+            .last_succeeded_jobs(scope, APPLY_UPDATES, query.client, after, last.id)
+            .await?
+            .into_iter()
+            .collect();
         after = last.id;
         for host in page {
             let (client_id, client_name) = (host.client_id, host.client_name.clone());
+            let of_client = match facts.entry(client_id) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(slot) => slot.insert(ClientFacts {
+                    policies: ClientPolicies::read(&state, scope, client_id).await?,
+                    rings: state.store.client_rings(scope, client_id).await?.into_iter().collect(),
+                }),
+            };
+            let policy = of_client.policies.for_host(&host).policy;
+            let ring = of_client.rings.get(&host.id).cloned();
+            let patched_at = last_patched.get(&host.id).copied();
             let found = patching::exposures_of_host(&state, scope, host, &advisories, now).await?;
-            let status = host_status(&found, found.compliance(&policy, now).as_ref());
+            let status = host_status(&found, found.compliance(&policy, now).as_ref(), ring, patched_at);
             let client = match clients.iter_mut().find(|c| c.client_id == client_id) {
                 Some(client) => client,
                 None => {
@@ -289,10 +317,16 @@ async fn patch_status(
             hosts.push(status);
         }
     }
-    Ok(Json(PatchStatus { security_promise: format!("{:#}", policy.security_promise), clients, hosts }))
+    let security_promise = format!("{:#}", default_policy(&state).security_promise);
+    Ok(Json(PatchStatus { security_promise, clients, hosts }))
 }
 
-fn host_status(found: &HostPatching, compliance: Option<&Compliance>) -> HostPatchStatus {
+fn host_status(
+    found: &HostPatching,
+    compliance: Option<&Compliance>,
+    ring: Option<String>,
+    last_patched_at: Option<Timestamp>,
+) -> HostPatchStatus {
     let updates = found.packages.as_ref().map(|p| p.updates.as_slice()).unwrap_or_default();
     let count = |n: usize| n as u64;
     let open_cves = match &found.matched {
@@ -343,6 +377,8 @@ fn host_status(found: &HostPatching, compliance: Option<&Compliance>) -> HostPat
         os_eol_date: found.os.as_ref().and_then(|os| os.eol_date.clone()),
         os_eol: found.os.as_ref().and_then(|os| os.eol),
         not_matched: found.matched.as_ref().err().cloned(),
+        ring,
+        last_patched_at: last_patched_at.map(timestamp_text),
     }
 }
 

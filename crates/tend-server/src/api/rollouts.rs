@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use tend_core::patching::{Outcome, Step, next_step};
 use tend_proto::api::Problem;
-use tend_proto::rollouts::{HostRing, NewRollout, PromoteRollout, Rollout, RolloutHost, RolloutRing};
+use tend_proto::rollouts::{HostRing, NewRollout, PatchSummary, PromoteRollout, Rollout, RolloutHost, RolloutRing};
 use tend_store::{RolloutJobRow, RolloutRow};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,7 +22,7 @@ use super::convert::timestamp_text;
 use super::created;
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::patching::rollout::{self, domain, packages};
+use crate::patching::rollout::{self, APPLY_UPDATES, domain, packages};
 use crate::{AppState, Error};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_rollouts, create_rollout))
         .routes(routes!(get_rollout))
         .routes(routes!(promote_rollout))
+        .routes(routes!(rollout_summaries))
 }
 
 fn require_staff(caller: &Caller, what: &'static str) -> Result<(), Error> {
@@ -148,6 +149,44 @@ async fn promote_rollout(
     Ok(Json(view(&state, &row).await?))
 }
 
+/// Where a host's unrecorded work stands: its job under way, or the post-update steps.
+fn work_state(job: &RolloutJobRow) -> &'static str {
+    match (job.kind == APPLY_UPDATES, job.status.as_str()) {
+        (true, "queued") => "queued",
+        (true, "running") => "running",
+        (false, "queued" | "running") => "rebooting",
+        _ => "verifying",
+    }
+}
+
+/// What the client's contacts were told after each ring was patched: per contact who takes
+/// maintenance mail, the changes per host, and whether the e-mail went out.
+#[utoipa::path(get, path = "/api/v1/rollouts/{id}/summaries", tag = "rollouts", security(("token" = [])),
+    params(("id" = i64, Path, description = "Rollout id")),
+    responses((status = 200, body = Vec<PatchSummary>), (status = 404, body = Problem)))]
+async fn rollout_summaries(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<PatchSummary>>, Error> {
+    let rows = state.store.patch_summaries(caller.scope(), id).await?;
+    let summaries = rows
+        .into_iter()
+        .map(|row| PatchSummary {
+            ring: row.ring,
+            contact_name: row.contact_name,
+            contact_email: row.contact_email,
+            subject: row.subject,
+            body: row.body,
+            status: row.status,
+            attempts: row.attempts,
+            sent_at: row.sent_at.map(timestamp_text),
+            last_error: row.last_error,
+        })
+        .collect();
+    Ok(Json(summaries))
+}
+
 /// What the domain says comes next, in words.
 fn next_text(step: &Step, rings: &[tend_core::patching::RingState], status: &str) -> String {
     let name = |ring: &usize| rings.get(*ring).map_or("?", |r| r.name.as_str());
@@ -175,31 +214,29 @@ async fn view(state: &AppState, row: &RolloutRow) -> Result<Rollout, Error> {
         .rings
         .iter()
         .map(|ring| {
-            let mut latest = HashMap::new();
-            for applied in &ring.applied {
-                latest.insert(applied.host_id, applied);
-            }
+            let latest = ring.latest_outcomes();
             let hosts: Vec<RolloutHost> = ring
                 .hosts
                 .iter()
                 .map(|&host_id| {
                     let job = latest_job.get(&host_id);
-                    let under_way =
-                        job.filter(|job| !job.recorded && matches!(job.status.as_str(), "queued" | "running"));
-                    let (state, at, reason) = match (under_way, latest.get(&host_id)) {
-                        (Some(job), _) => (job.status.clone(), None, None),
-                        (None, Some(applied)) => match &applied.outcome {
-                            Outcome::Succeeded => ("applied".to_owned(), Some(timestamp_text(applied.at)), None),
-                            Outcome::Failed { reason } => {
-                                ("failed".to_owned(), Some(timestamp_text(applied.at)), Some(reason.clone()))
+                    let (state, at, reason) = match (job.filter(|job| !job.recorded), latest.get(&host_id)) {
+                        (Some(job), _) => (work_state(job).to_owned(), None, None),
+                        (None, Some(applied)) => {
+                            let at = Some(timestamp_text(applied.at));
+                            match &applied.outcome {
+                                Outcome::Succeeded => ("applied".to_owned(), at, None),
+                                Outcome::Failed { reason } => ("failed".to_owned(), at, Some(reason.clone())),
+                                Outcome::Skipped { reason } => ("skipped".to_owned(), at, Some(reason.clone())),
                             }
-                        },
+                        }
                         (None, None) => ("pending".to_owned(), None, None),
                     };
                     RolloutHost { host_id, state, at, reason, job_id: job.map(|job| job.job_id) }
                 })
                 .collect();
-            let all_applied = !hosts.is_empty() && hosts.iter().all(|host| host.state == "applied");
+            let all_applied =
+                !hosts.is_empty() && hosts.iter().all(|host| matches!(host.state.as_str(), "applied" | "skipped"));
             let soak_until = all_applied
                 .then(|| latest.values().map(|applied| applied.at).max())
                 .flatten()
@@ -225,6 +262,7 @@ async fn view(state: &AppState, row: &RolloutRow) -> Result<Rollout, Error> {
         next: next_text(&step, &rollout.rings, &row.status),
         halt_reason: row.halt_reason.clone(),
         ticket_id: row.ticket_id,
+        reboot_ticket_id: row.reboot_ticket_id,
         created_by: row.created_by,
         created_at: timestamp_text(row.created_at),
         updated_at: timestamp_text(row.updated_at),

@@ -74,6 +74,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 if let Err(e) = notices::run(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "maintenance notices failed");
                 }
+                if let Err(e) = crate::patching::summary::deliver(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "patch summaries failed");
+                }
                 if let Err(e) = crate::desk::inbound::poll(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "reading replies from the desk's mailbox failed");
                 }

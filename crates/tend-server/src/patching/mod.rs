@@ -3,11 +3,15 @@
 //! package inventory, and compliance with the security promise per host and per client.
 //!
 //! Must not: decide what is vulnerable or overdue (the domain does, with the instant passed in),
-//! or run anything on a host. `rollout`: patch sets through rings (test before production).
-//! Not built yet: stored patch sets, holds per client.
+//! or run anything on a host. `policy`: which patch policy applies to a host (its own, its
+//! site's, its client's or the default). `rollout`: patch sets through rings (test before
+//! production). Not built yet: stored patch sets.
 
+mod after_update;
 pub mod import;
+pub mod policy;
 pub mod rollout;
+pub mod summary;
 
 use jiff::Timestamp;
 use tend_core::patching::{
@@ -37,11 +41,6 @@ impl HostPatching {
     pub fn compliance(&self, policy: &PatchPolicy, now: Timestamp) -> Option<Compliance> {
         self.matched.as_ref().ok().map(|m| compliance(&m.exposures, policy, now))
     }
-}
-
-/// The client's policy as far as this slice goes: the configured promise, no holds.
-pub fn policy(state: &AppState) -> PatchPolicy {
-    PatchPolicy { security_promise: state.config.patching.security_promise(), holds: Vec::new() }
 }
 
 /// Every stored advisory, parsed. A body this tend cannot read is logged and left out rather

@@ -20,13 +20,13 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use tend_core::desk::{Impact, TicketKind, Urgency as TicketUrgency};
-use tend_core::maintenance;
 use tend_core::patching::{MAX_SOAK, Outcome, Rollout, SoakPolicy, Step, Urgency, next_step};
 use tend_core::tenancy::{Role, Scope};
-use tend_proto::jobs::{ApplyUpdatesParams, JobResult};
+use tend_proto::jobs::{ApplyUpdatesParams, JobKind, JobResult};
 use tend_proto::rollouts::DEFAULT_RINGS;
 use tend_store::{AuditEntry, JobRow, Queued, RolloutJobRow, RolloutRow};
 
+use super::after_update::{self, HostJobs, Progress};
 use crate::desk::contract;
 use crate::desk::tickets::{self, Who};
 use crate::jobs::Wakeups;
@@ -131,6 +131,7 @@ pub async fn create(
         status: "running".into(),
         halt_reason: None,
         ticket_id: None,
+        reboot_ticket_id: None,
         created_by: user_id,
         created_at: now,
         updated_at: now,
@@ -189,7 +190,7 @@ async fn critical_alerts(state: &AppState, rollout: &Rollout) -> Result<HashMap<
 }
 
 /// How a finished job went, for the domain.
-fn outcome_of(job: &RolloutJobRow) -> Outcome {
+pub(super) fn outcome_of(job: &RolloutJobRow) -> Outcome {
     if job.status == "succeeded" {
         return Outcome::Succeeded;
     }
@@ -199,43 +200,65 @@ fn outcome_of(job: &RolloutJobRow) -> Outcome {
         .and_then(|result| result.output.lines().find(|line| !line.trim().is_empty()).map(str::to_owned))
         .unwrap_or_else(|| "no output".to_owned());
     let exit = said.and_then(|result| result.exit_code).map_or_else(String::new, |code| format!(", exit code {code}"));
-    let reason: String = format!("job {} {}{exit}: {first_line}", job.job_id, job.status).chars().take(500).collect();
+    let reason: String =
+        format!("{} job {} {}{exit}: {first_line}", job.kind, job.job_id, job.status).chars().take(500).collect();
     Outcome::Failed { reason }
 }
 
-/// Records the rollout's finished jobs, then does what the domain says next, and stores the
-/// result. Returns the rollout as stored.
+/// Each host's latest update job not yet recorded, with the reboot job queued after it.
+fn unrecorded_by_host(jobs: &[RolloutJobRow]) -> HashMap<i64, HostJobs<'_>> {
+    let mut by_host: HashMap<i64, HostJobs<'_>> = HashMap::new();
+    for job in jobs.iter().filter(|job| !job.recorded) {
+        if job.kind == APPLY_UPDATES {
+            by_host.insert(job.host_id, HostJobs { update: job, reboot: None });
+        } else if let Some(host) = by_host.get_mut(&job.host_id) {
+            host.reboot = Some(job);
+        }
+    }
+    by_host
+}
+
+/// Records the outcomes of hosts whose work is over (update, reboot, health gate), then does what
+/// the domain says next, and stores the result. Returns the rollout as stored.
 pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Result<RolloutRow, Error> {
     if row.status != "running" {
         return Ok(row);
     }
     let mut rollout = domain(&row)?;
+    let before = rollout.clone();
+    let mut next = row.clone();
     let jobs = state.store.rollout_jobs(Scope::System, row.id).await?;
     let mut recorded = Vec::new();
     let mut under_way = Vec::new();
-    for job in jobs.iter().filter(|job| !job.recorded) {
-        if matches!(job.status.as_str(), "queued" | "running") {
-            under_way.push(job.host_id);
-            continue;
+    for (host_id, host_jobs) in unrecorded_by_host(&jobs) {
+        let Some(ring) = rollout.rings.iter().find(|ring| ring.hosts.contains(&host_id)).cloned() else { continue };
+        match after_update::progress(state, &mut next, rollout.urgency, &ring, host_jobs, now).await? {
+            Progress::UnderWay => under_way.push(host_id),
+            Progress::Done { outcome, jobs } => {
+                rollout.record(host_id, outcome, now)?;
+                recorded.extend(jobs);
+            }
         }
-        rollout.record(job.host_id, outcome_of(job), job.finished_at.unwrap_or(now))?;
-        recorded.push(job.job_id);
     }
     let alerts = critical_alerts(state, &rollout).await?;
     let new_critical_alert =
         |host: i64, since: Timestamp| alerts.get(&host).is_some_and(|times| times.iter().any(|&at| at > since));
-    let mut next = row.clone();
-    // Each promotion starts a later ring, so this ends within as many turns as there are rings.
-    for _ in 0..=rollout.rings.len() {
+    // Each turn promotes a ring or records skipped hosts, so this ends within that many turns.
+    let turns = rollout.rings.len() + rollout.rings.iter().map(|ring| ring.hosts.len()).sum::<usize>();
+    for _ in 0..=turns {
         match next_step(&rollout, &new_critical_alert, now) {
             Step::ApplyToRing { ring, hosts } => {
                 let ring_name = rollout.rings[ring].name.clone();
+                let mut skipped = false;
                 for host in hosts.into_iter().filter(|host| !under_way.contains(host)) {
-                    if rollout.urgency == Urgency::Emergency || in_window(state, row.client_id, host, now).await? {
-                        queue_apply(state, &row, &ring_name, host, now).await?;
+                    if let Some(outcome) = apply_to_host(state, &next, &ring_name, host, rollout.urgency, now).await? {
+                        rollout.record(host, outcome, now)?;
+                        skipped = true;
                     }
                 }
-                break;
+                if !skipped {
+                    break;
+                }
             }
             Step::Soaking { .. } => break,
             Step::Promote { .. } => {
@@ -258,22 +281,49 @@ pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Resul
         }
     }
     next.state = serde_json::to_string(&rollout).map_err(|e| internal("rollout", e))?;
-    if next.state == row.state && next.status == row.status && recorded.is_empty() {
+    if next == row && recorded.is_empty() {
         return Ok(row);
     }
     next.updated_at = later(row.updated_at, now);
+    // Before the state that counts the rings patched: if the state cannot be written, the next
+    // pass writes the summaries again, which changes nothing; the other way round, a failure
+    // here would lose them.
+    super::summary::rings_patched(state, &next, &before, &rollout, now).await?;
     Ok(state.store.update_rollout(Scope::System, row.updated_at, &next, &recorded).await?)
 }
 
-/// Whether one of the host's maintenance windows that covers patching is open now. A regular
-/// rollout patches a host only then; an emergency one (a security fix under the promise) at once.
-async fn in_window(state: &AppState, client_id: i64, host_id: i64, now: Timestamp) -> Result<bool, Error> {
+/// Queues the update of one host, with the packages its policy does not hold back: `None`. When
+/// the policy holds every package back, nothing is queued and the host's outcome is returned
+/// (skipped). A regular rollout waits for one of the host's maintenance windows to open; an
+/// emergency one (a security fix under the promise) goes at once.
+async fn apply_to_host(
+    state: &AppState,
+    row: &RolloutRow,
+    ring: &str,
+    host_id: i64,
+    urgency: Urgency,
+    now: Timestamp,
+) -> Result<Option<Outcome>, Error> {
     let host = state.store.host(Scope::System, host_id).await?;
-    let rows = state.store.maintenance_windows(Scope::System, Some(client_id)).await?;
-    let windows = crate::monitor::evaluate::windows(&rows, now);
-    let target =
-        maintenance::Target { client_id, site_id: host.site_id, host_id: Some(host_id), check: "patching".into() };
-    Ok(maintenance::suppresses(&windows, &target, now))
+    let policy = super::policy::policy_for_host(state, &host).await?;
+    let (apply, held): (Vec<String>, Vec<String>) =
+        packages(row).into_iter().partition(|package| policy.hold_on(package, now).is_none());
+    if apply.is_empty() {
+        let reasons: Vec<String> = held
+            .iter()
+            .filter_map(|package| policy.hold_on(package, now).map(|hold| format!("{package}: {}", hold.reason)))
+            .collect();
+        return Ok(Some(Outcome::Skipped { reason: format!("held back: {}", reasons.join("; ")) }));
+    }
+    if urgency == Urgency::Regular && after_update::open_window(state, row.client_id, &host, now).await?.is_none() {
+        return Ok(None);
+    }
+    let detail = match held.is_empty() {
+        true => format!("{} package(s)", apply.len()),
+        false => format!("{} package(s); held back by the patch policy: {}", apply.len(), held.join(", ")),
+    };
+    queue_job(state, row, Work { ring, host_id, kind: JobKind::ApplyUpdates, packages: apply, detail }, now).await?;
+    Ok(None)
 }
 
 fn halt_host(halt: &tend_core::patching::Halt) -> i64 {
@@ -283,21 +333,30 @@ fn halt_host(halt: &tend_core::patching::Halt) -> i64 {
     }
 }
 
-/// Queues the apply job of one host, remembers it as the rollout's, and audits it.
-async fn queue_apply(
-    state: &AppState,
-    row: &RolloutRow,
-    ring: &str,
-    host_id: i64,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let params = json!({ "packages": packages(row) });
+/// One job a rollout queues on a host.
+pub(super) struct Work<'a> {
+    pub ring: &'a str,
+    pub host_id: i64,
+    pub kind: JobKind,
+    /// What an update installs; nothing for a reboot.
+    pub packages: Vec<String>,
+    /// What the audit trail says besides the rollout and ring.
+    pub detail: String,
+}
+
+/// Queues a job of the rollout on one host, remembers it as the rollout's, and audits it, in one
+/// transaction. An update job carries `packages`; a reboot none.
+pub(super) async fn queue_job(state: &AppState, row: &RolloutRow, work: Work<'_>, now: Timestamp) -> Result<(), Error> {
+    let params = match work.kind {
+        JobKind::ApplyUpdates => json!({ "packages": work.packages }),
+        _ => json!({}),
+    };
     let job = JobRow {
         id: 0,
         client_id: row.client_id,
-        host_id,
+        host_id: work.host_id,
         ticket_id: None,
-        kind: APPLY_UPDATES.into(),
+        kind: work.kind.as_str().into(),
         params: params.to_string(),
         status: String::new(),
         requested_by: row.created_by,
@@ -311,15 +370,20 @@ async fn queue_apply(
         at: now,
         actor_id: row.created_by,
         client_id: Some(row.client_id),
-        host_id: Some(host_id),
+        host_id: Some(work.host_id),
         ticket_id: None,
-        action: format!("job.{APPLY_UPDATES}"),
+        action: format!("job.{}", work.kind.as_str()),
         outcome: "allowed".into(),
-        detail: format!("queued by rollout {} ({}), ring {ring}", row.id, row.name),
+        detail: format!("queued by rollout {} ({}), ring {}: {}", row.id, row.name, work.ring, work.detail),
     };
     state.store.queue_job(Scope::System, &job, &Queued { audit: Some(&audit), rollout_id: Some(row.id) }).await?;
     Wakeups::job_queued();
     Ok(())
+}
+
+/// Who the rollout acts as on tickets: the provider's automation.
+pub(super) fn automation() -> Who {
+    Who { user_id: None, role: Some(Role::Admin), scope: Scope::System }
 }
 
 /// Opens the incident of a halted rollout as the provider's automation; returns its id.
@@ -330,7 +394,7 @@ async fn open_ticket(
     host_id: i64,
     now: Timestamp,
 ) -> Result<i64, Error> {
-    let automation = Who { user_id: None, role: Some(Role::Admin), scope: Scope::System };
+    let automation = automation();
     let contract = contract::of_client(state, row.client_id).await?;
     let (impact, urgency) = (Impact::Medium, TicketUrgency::High);
     let priority = contract.matrix.priority(impact, urgency);

@@ -6,6 +6,8 @@ mod contacts;
 mod enrollment;
 mod ingest;
 mod jobs;
+mod patch_policies;
+mod patch_summaries;
 mod patching;
 mod probes;
 mod rollouts;

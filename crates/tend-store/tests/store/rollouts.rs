@@ -14,6 +14,7 @@ fn rollout(client_id: i64) -> RolloutRow {
         status: "running".into(),
         halt_reason: None,
         ticket_id: None,
+        reboot_ticket_id: None,
         created_by: None,
         created_at: at(0),
         updated_at: at(0),

@@ -1,14 +1,18 @@
-//! `tend advisory import` and `tend patch status|exposures`.
+//! `tend advisory import`, `tend patch status|exposures` and `tend patch policy show|set|clear`.
 //!
 //! `tend patch status` is meant for scripts and monitoring as much as for people: it exits 1
 //! when a host is outside the security promise, after printing the whole table.
 
 use anyhow::{Context, bail};
-use tend_proto::patching::{HostExposures, ImportSummary, PatchStatus};
+use jiff::SignedDuration;
+use tend_proto::patching::{
+    EffectivePatchPolicy, HoldView, HostExposures, ImportSummary, PatchPolicyEntry, PatchPolicyView, PatchStatus,
+    SetPatchPolicy,
+};
 
-use super::clients::resolve_client;
+use super::clients::{resolve_client, resolve_site};
 use super::hosts::resolve_host;
-use crate::cli::{AdvisoryCommand, PatchCommand};
+use crate::cli::{AdvisoryCommand, PatchCommand, PolicyCommand};
 use crate::client::Api;
 use crate::output::{Table, json, or_dash};
 
@@ -72,8 +76,136 @@ pub async fn patch(command: PatchCommand) -> anyhow::Result<()> {
             print!("{}", exposures_table(&found));
         }
         PatchCommand::Rollout(command) => super::rollouts::rollout(&api, command).await?,
+        PatchCommand::Policy(command) => policy(&api, command).await?,
     }
     Ok(())
+}
+
+async fn policy(api: &Api, command: PolicyCommand) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::Show { client, host: Some(host), output } => {
+            // The host alone decides its policy; the client is still resolved so that a mistyped
+            // one is an error rather than ignored.
+            resolve_client(api, &client).await?;
+            let id = resolve_host(api, &host).await?;
+            let effective: EffectivePatchPolicy = api.get(&format!("/api/v1/hosts/{id}/patch-policy")).await?;
+            if output.json {
+                return json(&effective);
+            }
+            let from = match effective.policy_id {
+                Some(policy_id) => format!("the {} policy (id {policy_id})", effective.source),
+                None => "the server's default".to_owned(),
+            };
+            println!("Host {id} follows {from}.");
+            print!("{}", policy_table(&[(String::new(), &effective.policy)]));
+        }
+        PolicyCommand::Show { client, host: None, output } => {
+            let client_id = resolve_client(api, &client).await?;
+            let entries: Vec<PatchPolicyEntry> =
+                api.get(&format!("/api/v1/clients/{client_id}/patch-policies")).await?;
+            if output.json {
+                return json(&entries);
+            }
+            if entries.is_empty() {
+                println!("No stored policy: the client's hosts follow the server's default.");
+                return Ok(());
+            }
+            let rows: Vec<(String, &PatchPolicyView)> = entries.iter().map(|e| (target(e), &e.policy)).collect();
+            print!("{}", policy_table(&rows));
+        }
+        PolicyCommand::Set {
+            client,
+            site,
+            host,
+            promise,
+            reboot,
+            health_gate,
+            auto_security_rollouts,
+            holds,
+            hold_until,
+            output,
+        } => {
+            let client_id = resolve_client(api, &client).await?;
+            let site_id = match site {
+                Some(site) => Some(resolve_site(api, client_id, &site).await?),
+                None => None,
+            };
+            let host_id = match host {
+                Some(host) => Some(resolve_host(api, &host).await?),
+                None => None,
+            };
+            let defaults = PatchPolicyView::default();
+            let policy = PatchPolicyView {
+                security_promise_secs: seconds("--promise", promise)?.unwrap_or(defaults.security_promise_secs),
+                holds: holds
+                    .iter()
+                    .map(|hold| {
+                        let (package, reason) = hold
+                            .split_once('=')
+                            .with_context(|| format!("--hold {hold:?}: expected PATTERN=REASON"))?;
+                        Ok(HoldView { package: package.into(), until: hold_until.clone(), reason: reason.into() })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+                reboot: reboot.unwrap_or(defaults.reboot),
+                health_gate_secs: seconds("--health-gate", health_gate)?.unwrap_or(defaults.health_gate_secs),
+                auto_security_rollouts,
+            };
+            let body = SetPatchPolicy { site_id, host_id, policy };
+            let stored: PatchPolicyEntry = api.put(&format!("/api/v1/clients/{client_id}/patch-policy"), &body).await?;
+            if output.json {
+                return json(&stored);
+            }
+            println!("Set the {} policy (id {}).", target(&stored), stored.id);
+            print!("{}", policy_table(&[(target(&stored), &stored.policy)]));
+        }
+        PolicyCommand::Clear { id } => {
+            api.delete(&format!("/api/v1/patch-policies/{id}")).await?;
+            println!("Cleared policy {id}: its client, site or host follows the next policy up.");
+        }
+    }
+    Ok(())
+}
+
+/// A duration flag (`24h`, `30m`) in whole seconds.
+fn seconds(flag: &str, text: Option<String>) -> anyhow::Result<Option<i64>> {
+    text.map(|text| {
+        let duration: SignedDuration =
+            text.parse().with_context(|| format!("{flag} {text:?}: expected a duration such as 24h or 30m"))?;
+        Ok(duration.as_secs())
+    })
+    .transpose()
+}
+
+/// "client", "site 3" or "host 7".
+fn target(entry: &PatchPolicyEntry) -> String {
+    match (entry.site_id, entry.host_id) {
+        (_, Some(host)) => format!("host {host}"),
+        (Some(site), None) => format!("site {site}"),
+        (None, None) => "client".to_owned(),
+    }
+}
+
+fn policy_table(policies: &[(String, &PatchPolicyView)]) -> String {
+    let mut table = Table::new(&["FOR", "PROMISE", "REBOOT", "HEALTH GATE", "AUTO SECURITY", "HOLDS"]);
+    for (target, policy) in policies {
+        let holds: Vec<String> = policy
+            .holds
+            .iter()
+            .map(|h| match &h.until {
+                Some(until) => format!("{} until {until} ({})", h.package, h.reason),
+                None => format!("{} ({})", h.package, h.reason),
+            })
+            .collect();
+        table.row(vec![
+            target.clone(),
+            format!("{:#}", SignedDuration::from_secs(policy.security_promise_secs)),
+            policy.reboot.clone(),
+            format!("{:#}", SignedDuration::from_secs(policy.health_gate_secs)),
+            if policy.auto_security_rollouts { "yes" } else { "no" }.to_owned(),
+            or_dash((!holds.is_empty()).then(|| holds.join("; "))),
+        ]);
+    }
+    table.render()
 }
 
 fn status_table(status: &PatchStatus) -> String {
@@ -89,6 +221,8 @@ fn status_table(status: &PatchStatus) -> String {
         "PROMISE",
         "REBOOT",
         "OS EOL",
+        "RING",
+        "LAST PATCHED",
     ]);
     for h in &status.hosts {
         let oldest = h.pending_security.iter().map(|p| p.age_hours).max().map(|hours| format!("{hours}h"));
@@ -113,9 +247,14 @@ fn status_table(status: &PatchStatus) -> String {
             promise,
             or_dash(h.reboot_required.map(|r| if r { "yes" } else { "no" })),
             eol,
+            or_dash(h.ring.as_deref()),
+            or_dash(h.last_patched_at.as_deref()),
         ]);
     }
-    let mut text = format!("Security promise: fixes applied within {}.\n", status.security_promise);
+    let mut text = format!(
+        "Security promise: fixes applied within {} unless a host's patch policy says otherwise.\n",
+        status.security_promise
+    );
     text.push_str(&table.render());
     text
 }

@@ -292,3 +292,40 @@ fn halts_read_as_ticket_titles() {
         "a critical alert fired on host 4 (ring 2) after it was patched at 2025-06-02T23:00:00Z"
     );
 }
+
+#[test]
+fn a_skipped_host_does_not_hold_its_ring_up() {
+    let mut rollout = plan(Urgency::Regular);
+    apply(&mut rollout, &[Success(1, 1)]);
+    let held = Outcome::Skipped { reason: "held back: postgresql-16: pinned by the customer".into() };
+    rollout.record(2, held, t(2)).unwrap();
+    // The ring soaks from its last outcome, the skip included, then production follows.
+    assert_eq!(next_step(&rollout, &alerts(&[]), t(3)), Step::Soaking { ring: 0, until: t(26) });
+    assert_eq!(next_step(&rollout, &alerts(&[]), t(26)), Step::Promote { ring: 2 });
+    // A skip in the last ring ends the rollout like a success.
+    apply(&mut rollout, &[Promote(2, 26), Success(3, 27), Success(4, 27)]);
+    rollout.record(5, Outcome::Skipped { reason: "held".into() }, t(27)).unwrap();
+    assert_eq!(next_step(&rollout, &alerts(&[]), t(28)), Step::Done);
+}
+
+#[test]
+fn a_ring_is_patched_when_every_hosts_latest_outcome_succeeded_or_was_skipped() {
+    let ring = |hosts: &[i64], applied: &[(i64, Outcome)]| RingState {
+        name: "test".into(),
+        hosts: hosts.to_vec(),
+        soak: SignedDuration::ZERO,
+        promoted: None,
+        applied: applied
+            .iter()
+            .map(|(host_id, outcome)| Applied { host_id: *host_id, outcome: outcome.clone(), at: t(1) })
+            .collect(),
+    };
+    let failed = Outcome::Failed { reason: "x".into() };
+    let skipped = Outcome::Skipped { reason: "held".into() };
+    assert!(!ring(&[], &[]).patched(), "an empty ring is passed by");
+    assert!(!ring(&[1, 2], &[(1, Outcome::Succeeded)]).patched(), "a host has no outcome yet");
+    assert!(ring(&[1, 2], &[(1, Outcome::Succeeded), (2, skipped.clone())]).patched());
+    assert!(!ring(&[1, 2], &[(1, Outcome::Succeeded), (2, skipped), (2, failed.clone())]).patched());
+    assert!(ring(&[1], &[(1, failed), (1, Outcome::Succeeded)]).patched(), "a retry that succeeded counts");
+    assert!(!ring(&[1], &[(2, Outcome::Succeeded)]).patched(), "another ring's host does not count");
+}
