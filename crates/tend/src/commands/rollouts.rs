@@ -69,6 +69,9 @@ fn show(rollout: &Rollout, as_json: bool) -> anyhow::Result<()> {
     if let Some(reason) = &rollout.halt_reason {
         println!("Halted: {reason} (ticket {})", or_dash(rollout.ticket_id));
     }
+    if let Some(ticket) = rollout.reboot_ticket_id {
+        println!("Reboots asked for in ticket {ticket}");
+    }
     let mut table = Table::new(&["RING", "HOST", "STATE", "AT", "SOAK UNTIL", "DETAIL"]);
     for ring in &rollout.rings {
         let promoted = ring.promoted_without_soak.as_ref().map(|why| format!("promoted without soak: {why}"));
