@@ -93,6 +93,10 @@ async fn import_advisories(
         user = %caller.user.username, format = summary.format, added = summary.added, updated = summary.updated,
         withdrawn = summary.withdrawn, skipped = summary.skipped.len(), "imported advisories"
     );
+    // Best effort: the import is stored either way, and the scheduler's hourly pass tries again.
+    if let Err(e) = patching::auto::run(&state, Timestamp::now()).await {
+        tracing::error!(error = %e, "automatic security rollouts after an advisory import failed");
+    }
     Ok(Json(summary))
 }
 

@@ -85,6 +85,10 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 if let Err(e) = forecast::run(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "disk-full forecasts failed");
                 }
+                // Hourly: well within the security promise, after the advisories a refresh added.
+                if let Err(e) = crate::patching::auto::run(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "automatic security rollouts failed");
+                }
             }
             _ = rollouts.tick() => {
                 if let Err(e) = crate::patching::rollout::advance_all(&state, Timestamp::now()).await {

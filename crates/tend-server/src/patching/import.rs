@@ -142,7 +142,8 @@ pub fn refresh_in_background(state: &AppState) {
     });
 }
 
-/// Reads every configured source once. A failing source is logged and costs no other.
+/// Reads every configured source once, then starts the automatic security rollouts the new
+/// fixes call for. A failing source is logged and costs no other.
 pub async fn refresh(state: &AppState) {
     for source in &state.config.patching.advisory_sources {
         let shown = without_userinfo(source);
@@ -160,6 +161,11 @@ pub async fn refresh(state: &AppState) {
             }
             Err(e) => tracing::warn!(source = %shown, error = %e, "advisory source unreadable"),
         }
+    }
+    // New fixes start their automatic rollouts now rather than at the next hourly pass: the
+    // promise's clock started when they were imported.
+    if let Err(e) = super::auto::run(state, Timestamp::now()).await {
+        tracing::error!(error = %e, "automatic security rollouts after the advisory refresh failed");
     }
 }
 

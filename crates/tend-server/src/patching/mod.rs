@@ -8,6 +8,7 @@
 //! production). Not built yet: stored patch sets.
 
 mod after_update;
+pub mod auto;
 pub mod import;
 pub mod policy;
 pub mod rollout;

@@ -4,6 +4,7 @@
 mod agent;
 mod api;
 mod apply_updates;
+mod auto_rollouts;
 mod cli;
 mod desk;
 mod desk_mail;

@@ -26,7 +26,7 @@ async fn enrolled(server: &Server, token: &str, hostname: &str) -> (i64, crate::
 }
 
 /// A Debian 12 report with openssl (and libssl3, built from it) at `openssl`, and bash.
-fn bookworm_report(openssl: &str, update: Option<&str>) -> Value {
+pub(crate) fn bookworm_report(openssl: &str, update: Option<&str>) -> Value {
     let package = |name: &str, version: &str, source: Option<&str>| json!({ "name": name, "version": version, "architecture": "amd64", "source": source });
     let updates: Vec<Value> = update
         .into_iter()
@@ -66,7 +66,7 @@ fn row(advisory: &str, package: &str, state: &str) -> (String, String, String) {
     (advisory.to_owned(), package.to_owned(), state.to_owned())
 }
 
-async fn import(server: &Server) -> ImportSummary {
+pub(crate) async fn import(server: &Server) -> ImportSummary {
     let bytes = std::fs::read(TRACKER).unwrap();
     let answer = server
         .admin
