@@ -129,6 +129,9 @@ wire! {
         /// Failed units and watched units (the agent's configured list), others omitted.
         pub units: Vec<ServiceUnit>,
         pub listening: Vec<ListeningPort>,
+        /// Why no unit could be listed (no systemd on this host, as in a container), when none
+        /// could; the listening sockets are reported all the same.
+        pub units_unavailable: Option<String>,
     }
 }
 

@@ -206,10 +206,9 @@ impl Runner {
                 };
                 self.results.save(job.id, &provisional)?;
                 let result = apply::apply_updates(&self.config, &job.params).await;
-                // Even a failed run may have upgraded some packages.
-                if result.changes.as_ref().is_none_or(|changes| !changes.is_empty()) {
-                    self.packages_changed.notify_one();
-                }
+                // Always, even when nothing changed or the run failed half-way: the server's
+                // post-update health gate waits for the inventory collected after the job.
+                self.packages_changed.notify_one();
                 result
             }
         };

@@ -31,8 +31,14 @@ pub struct AfterUpdate<'a> {
     /// When the work on the host began (its update job was queued): problems opened before are
     /// not the update's.
     pub began: Timestamp,
-    /// When the last step ended: the update job, or the reboot job after it.
+    /// When the last step ended: the update job, or the reboot job after it. The gate's time
+    /// runs from here.
     pub since: Timestamp,
+    /// A report counts if it was collected after this instant: when the agent took the last
+    /// step's job. (Not `since`: the agent collects its inventory again as soon as the package
+    /// manager is done, which may be before the server records the job as ended, and its clock
+    /// is not the server's; the job's own run lies between the two.)
+    pub fresh_after: Timestamp,
     /// Set when the host was rebooted: it must have booted after this instant.
     pub rebooted_after: Option<Timestamp>,
     pub last_report_at: Option<Timestamp>,
@@ -74,8 +80,8 @@ fn not_yet_well(host: &AfterUpdate<'_>) -> Option<String> {
     {
         return Some(format!("the host has not come back from its reboot of {asked}"));
     }
-    if host.last_report_at.is_none_or(|at| at <= host.since) {
-        return Some(format!("the host has not reported since {}", host.since));
+    if host.last_report_at.is_none_or(|at| at <= host.fresh_after) {
+        return Some(format!("the host has not reported since {}", host.fresh_after));
     }
     let mut new: Vec<&Firing> = host.firing.iter().filter(|alert| alert.opened_at >= host.began).collect();
     if new.is_empty() {
@@ -112,6 +118,7 @@ mod tests {
         AfterUpdate {
             began: at("2026-11-10T22:00:00Z"),
             since: at("2026-11-10T22:05:00Z"),
+            fresh_after: at("2026-11-10T22:01:00Z"),
             rebooted_after: None,
             last_report_at: Some(at("2026-11-10T22:06:00Z")),
             booted_at: Some(at("2026-10-01T08:00:00Z")),
@@ -132,7 +139,7 @@ mod tests {
     #[test]
     fn a_host_that_has_not_reported_since_waits_then_fails() {
         let mut silent = host(&[]);
-        silent.last_report_at = Some(at("2026-11-10T22:04:00Z"));
+        silent.last_report_at = Some(at("2026-11-10T22:01:00Z"));
         let waiting = health_gate(&silent, GATE, at("2026-11-10T22:20:00Z"));
         let Verdict::Waiting { until, why } = waiting else { panic!("{waiting:?}") };
         assert_eq!(until, at("2026-11-10T22:35:00Z"));
@@ -170,6 +177,13 @@ mod tests {
         assert_eq!(health_gate(&rebooted, GATE, at("2026-11-10T22:07:00Z")), Verdict::Healthy);
         rebooted.booted_at = None;
         assert!(matches!(health_gate(&rebooted, GATE, at("2026-11-10T23:00:00Z")), Verdict::Unhealthy { .. }));
+    }
+
+    #[test]
+    fn a_report_collected_while_the_job_ran_counts() {
+        // Collected after the agent took the job, before the server heard it ended.
+        let early = AfterUpdate { last_report_at: Some(at("2026-11-10T22:04:59Z")), ..host(&[]) };
+        assert_eq!(health_gate(&early, GATE, at("2026-11-10T22:05:01Z")), Verdict::Healthy);
     }
 
     #[test]

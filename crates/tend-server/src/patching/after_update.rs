@@ -85,7 +85,7 @@ pub async fn progress(
             if needs_reboot && !reboot_or_ask(state, next, urgency, ring, &host, &policy, now).await? {
                 return Ok(Progress::UnderWay);
             }
-            (updated_at, None)
+            (update.finished_at.unwrap_or(now), None)
         }
     };
     let alerts = state.store.host_alerts(Scope::System, host.id).await?;
@@ -104,6 +104,7 @@ pub async fn progress(
     let after = AfterUpdate {
         began: update.created_at,
         since,
+        fresh_after: rebooted_after.unwrap_or(taken_at(update)),
         rebooted_after,
         // The report that counts is the inventory the agent sends again after its update.
         last_report_at: inventory.as_ref().map(|(_, collected_at)| *collected_at),
@@ -115,6 +116,11 @@ pub async fn progress(
         Verdict::Waiting { .. } => Progress::UnderWay,
         Verdict::Unhealthy { reason } => Progress::Done { outcome: Outcome::Failed { reason }, jobs: recorded },
     })
+}
+
+/// When the agent took the job (it cannot have been later than that when it was queued).
+fn taken_at(job: &RolloutJobRow) -> Timestamp {
+    job.claimed_at.unwrap_or(job.created_at)
 }
 
 /// The host's package inventory, with when it was collected, if it was collected after `since`.

@@ -9,6 +9,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use tend_proto::inventory as inv;
+
 use super::{Collector, CollectorConfig, Section};
 use crate::Error;
 
@@ -40,12 +42,19 @@ impl Collector for ServicesCollector {
     }
 
     fn collect(&mut self) -> Result<Section, Error> {
-        let mut services = systemd::list_units(&self.watched)?;
-        // Restart counts are a detail of units already reported: without them the units still
-        // are, with `restarts` absent, rather than the whole section being lost.
-        if let Err(error) = systemd::add_restart_counts(&mut services.units) {
-            tracing::debug!(%error, "service restart counts omitted");
-        }
+        let mut services = match systemd::list_units(&self.watched) {
+            Ok(mut services) => {
+                // Restart counts are a detail of units already reported: without them the
+                // units still are, with `restarts` absent, rather than the whole section lost.
+                if let Err(error) = systemd::add_restart_counts(&mut services.units) {
+                    tracing::debug!(%error, "service restart counts omitted");
+                }
+                services
+            }
+            // Without systemd (a container, another init) the listening sockets still matter.
+            Err(Error::Unavailable(reason)) => inv::Services { units_unavailable: Some(reason), ..Default::default() },
+            Err(other) => return Err(other),
+        };
         services.listening = sockets::listening_ports(Path::new("/proc"))?;
         Ok(Section::Services(services))
     }
@@ -62,11 +71,15 @@ mod tests {
         let mut collector = ServicesCollector::new(&config);
         match compliance::check(&mut collector) {
             Ok(Section::Services(services)) => {
-                assert!(services.units.iter().any(|unit| unit.name == "ssh.service" && unit.watched));
+                match &services.units_unavailable {
+                    // No systemd here: no units, the sockets all the same.
+                    Some(reason) => {
+                        assert!(reason.contains("systemd") || reason.contains("systemctl"), "{reason}");
+                        assert!(services.units.is_empty());
+                    }
+                    None => assert!(services.units.iter().any(|unit| unit.name == "ssh.service" && unit.watched)),
+                }
                 assert!(services.listening.iter().all(|port| port.port != 0));
-            }
-            Err(Error::Unavailable(reason)) => {
-                assert!(reason.contains("systemd") || reason.contains("systemctl"), "{reason}")
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -79,6 +79,7 @@ pub fn parse_systemctl_units(json: &str, watched: &[String]) -> Result<inv::Serv
         units_failed: saturating_u32(rows.iter().filter(|row| row.active == "failed").count()),
         units,
         listening: Vec::new(),
+        units_unavailable: None,
     })
 }
 

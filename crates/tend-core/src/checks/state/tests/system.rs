@@ -34,7 +34,7 @@ pub(super) fn services(units: Vec<inv::ServiceUnit>) -> inv::Services {
         pid: None,
     };
     let listening = vec![listen("tcp", 22, "sshd"), listen("tcp", 443, "nginx"), listen("tcp", 53, "unbound")];
-    inv::Services { units_total: 120, units_failed: 0, units, listening }
+    inv::Services { units_total: 120, units_failed: 0, units, listening, units_unavailable: None }
 }
 
 pub(super) fn os(eol_date: Option<&str>, eol: Option<bool>) -> inv::OsSupport {
