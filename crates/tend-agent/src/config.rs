@@ -1,6 +1,7 @@
 //! The agent's configuration: `/etc/tend/agent.toml`, overridden by flags and `TEND_*`
 //! variables in the binary.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ pub struct AgentConfig {
     pub spool_max_bytes: u64,
     pub collectors: CollectorConfig,
     pub jobs: JobsConfig,
+    pub backup: BackupConfig,
 }
 
 impl Default for AgentConfig {
@@ -32,6 +34,7 @@ impl Default for AgentConfig {
             spool_max_bytes: 64 << 20,
             collectors: CollectorConfig::default(),
             jobs: JobsConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -94,6 +97,45 @@ impl Default for JobsConfig {
             dpkg_query: "dpkg-query".into(),
             dnf: "dnf".into(),
             apt_options: Vec::new(),
+        }
+    }
+}
+
+/// `[backup]`: how this host runs the backups the server plans. The server names hooks; the
+/// commands behind the names are chosen here, on the host, like job commands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// The restic program.
+    pub restic: String,
+    /// Hooks a plan may name as `pre_hook` or `post_hook`: name = program and arguments, e.g.
+    /// `dump-db = ["/usr/local/bin/dump-db", "--all"]`.
+    pub hooks: BTreeMap<String, Vec<String>>,
+    /// Seconds a hook may run before it is killed and the backup failed.
+    pub hook_timeout_secs: u64,
+    /// Seconds one `restic backup` may run before it is killed.
+    pub backup_timeout_secs: u64,
+    /// Seconds one `restic forget --prune` may run.
+    pub forget_timeout_secs: u64,
+    /// Seconds one `restic check` may run.
+    pub check_timeout_secs: u64,
+    /// Seconds a whole restore test may take (listing, restoring, reading back).
+    pub restore_test_timeout_secs: u64,
+    /// Seconds the short restic commands may take (version, snapshots, init, unlock).
+    pub command_timeout_secs: u64,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            restic: "restic".into(),
+            hooks: BTreeMap::new(),
+            hook_timeout_secs: 1800,
+            backup_timeout_secs: 6 * 3600,
+            forget_timeout_secs: 3 * 3600,
+            check_timeout_secs: 6 * 3600,
+            restore_test_timeout_secs: 3600,
+            command_timeout_secs: 600,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Architecture invariant: the agent never depends on the server or the store; it speaks to the
 //! control plane only through the wire types of `tend-proto`, over agent-initiated HTTP(S).
 
+pub mod backup;
 pub mod collect;
 pub mod config;
 pub mod jobs;

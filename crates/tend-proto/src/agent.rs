@@ -92,6 +92,10 @@ pub struct Sections {
     pub collectors: Vec<inv::CollectorStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<inv::AgentStatus>,
+    /// Backup work finished since the last report (backups, retention, checks, restore tests),
+    /// oldest first. Optional: older servers ignore it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<crate::backups::BackupEvent>,
 }
 
 /// What a host is: slow-changing facts.
