@@ -5,6 +5,7 @@
 //! argument, so every rule can be walked through exhaustively in unit tests.
 
 pub mod alerting;
+pub mod backups;
 pub mod checks;
 pub mod desk;
 pub mod enrollment;
