@@ -106,6 +106,10 @@ impl Default for JobsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackupConfig {
+    /// Run the backup plans the server gives this host at all.
+    pub enabled: bool,
+    /// Seconds between asks for changed plans (a conditional GET: cheap when nothing changed).
+    pub plans_refresh_secs: u64,
     /// The restic program.
     pub restic: String,
     /// Hooks a plan may name as `pre_hook` or `post_hook`: name = program and arguments, e.g.
@@ -128,6 +132,8 @@ pub struct BackupConfig {
 impl Default for BackupConfig {
     fn default() -> Self {
         BackupConfig {
+            enabled: true,
+            plans_refresh_secs: 300,
             restic: "restic".into(),
             hooks: BTreeMap::new(),
             hook_timeout_secs: 1800,

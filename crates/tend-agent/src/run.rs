@@ -6,6 +6,7 @@
 //! goes on. A graceful stop sends a last report marked `stopping`.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -15,6 +16,7 @@ use tend_proto::inventory::AgentStatus;
 use tokio::time::Instant;
 
 use crate::Error;
+use crate::backup::events::PendingEvents;
 use crate::collect::{self, CollectorSet, collect_facts};
 use crate::config::{AgentConfig, MIN_INTERVAL};
 use crate::spool::Spool;
@@ -54,19 +56,31 @@ pub async fn run(config: &AgentConfig, shutdown: impl Future<Output = ()>) -> Re
     let identity = state.identity()?;
     let spool = Spool::open(&state.path().join("spool"), config.spool_max_bytes)?;
     let collectors = CollectorSet::new(collect::all(&config.collectors));
-    // Jobs run beside the reports, on their own connection, and stop with them.
-    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    // Jobs and backups run beside the reports, on their own connections, and stop with them.
+    let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);
     // A job that changed the installed packages has them collected again and reported at once,
     // rather than at the packages collector's next hourly run.
-    let packages_changed = std::sync::Arc::new(tokio::sync::Notify::new());
+    let packages_changed = Arc::new(tokio::sync::Notify::new());
     let jobs = tokio::spawn(crate::jobs::run_telling(
         config.jobs.clone(),
         identity.clone(),
         state.path().to_owned(),
-        jobs_stopped,
+        tasks_stopped.clone(),
         packages_changed.clone(),
     ));
-    let mut reporter = Reporter::new(state, identity, spool, collectors, config.interval_override())?;
+    // A backup's event goes out in a report within seconds of the work, not an interval later.
+    let backup_dir = state.path().join("backup");
+    let backup_events = Arc::new(PendingEvents::open(&backup_dir)?);
+    let backup_event_queued = Arc::new(tokio::sync::Notify::new());
+    let backups = tokio::spawn(crate::backup::runner::run(
+        config.backup.clone(),
+        identity.clone(),
+        backup_dir,
+        backup_events.clone(),
+        backup_event_queued.clone(),
+        tasks_stopped,
+    ));
+    let mut reporter = Reporter::new(state, identity, spool, collectors, backup_events, config.interval_override())?;
     tracing::info!(agent_id = reporter.identity.agent_id, server = %reporter.identity.server_url, "agent running");
     tokio::pin!(shutdown);
     let mut next_collection = Instant::now();
@@ -82,15 +96,16 @@ pub async fn run(config: &AgentConfig, shutdown: impl Future<Output = ()>) -> Re
                 reporter.collectors.make_due(collect::packages::NAME);
                 reporter.cycle(false).await?;
             }
+            () = backup_event_queued.notified() => reporter.cycle(false).await?,
             () = &mut shutdown => break,
         }
     }
-    let _ = stop_jobs.send(true);
+    let _ = stop_tasks.send(true);
     match tokio::time::timeout(FINAL_FLUSH, reporter.cycle(true)).await {
         Ok(result) => result?,
         Err(_) => tracing::warn!("the server did not take the last report in time; it stays in the spool"),
     }
-    let _ = tokio::time::timeout(FINAL_FLUSH, jobs).await;
+    let _ = tokio::time::timeout(FINAL_FLUSH, async { tokio::join!(jobs, backups) }).await;
     tracing::info!("agent stopped");
     Ok(())
 }
@@ -108,6 +123,8 @@ struct Reporter {
     transport: Transport,
     collectors: CollectorSet,
     spool: Spool,
+    /// Backup events waiting for a report.
+    backup_events: Arc<PendingEvents>,
     interval: Duration,
     interval_override: Option<Duration>,
     /// When to try delivering again after a failure; `None` while the server takes reports.
@@ -123,6 +140,7 @@ impl Reporter {
         identity: Identity,
         spool: Spool,
         collectors: CollectorSet,
+        backup_events: Arc<PendingEvents>,
         interval_override: Option<Duration>,
     ) -> Result<Reporter, Error> {
         let transport = Transport::new(&identity.server_url)?;
@@ -132,6 +150,7 @@ impl Reporter {
             transport,
             collectors,
             spool,
+            backup_events,
             interval: interval_override.unwrap_or(Duration::from_secs(60)),
             interval_override,
             retry_at: None,
@@ -146,7 +165,10 @@ impl Reporter {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             dropped_reports: self.spool.dropped(),
             spool_bytes: self.spool.bytes(),
+            dropped_backup_events: self.backup_events.dropped(),
         });
+        let backups_through;
+        (sections.backups, backups_through) = self.backup_events.peek();
         let report = Report {
             seq: self.state.reserve_seq()?,
             collected_at_ms: Timestamp::now().as_millisecond(),
@@ -156,6 +178,10 @@ impl Reporter {
             sections,
         };
         self.spool.push(&report);
+        // The spool keeps the report, events and all, until the server has it.
+        if let Some(through) = backups_through {
+            self.backup_events.remove_through(through);
+        }
         self.deliver().await
     }
 
@@ -234,5 +260,28 @@ mod tests {
         assert_eq!(backoff(BACKOFF_MAX, 20, 1.0), BACKOFF_MAX);
         assert_eq!(backoff(BACKOFF_MAX, 3, 0.5), Duration::from_secs(4));
         assert!((0..1000).map(|_| jitter()).all(|j| (0.5..1.0).contains(&j)));
+    }
+
+    #[tokio::test]
+    async fn backup_events_go_into_exactly_one_spooled_report() {
+        use tend_proto::backups::{BackupEvent, BackupRun};
+
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(dir.path()).unwrap();
+        let spool = Spool::open(&dir.path().join("spool"), 1 << 20).unwrap();
+        let events = Arc::new(PendingEvents::open(&dir.path().join("backup")).unwrap());
+        let event = BackupEvent::Backup(BackupRun { plan: "nightly".into(), ok: true, ..BackupRun::default() });
+        events.push(event.clone());
+        // Nobody listens on port 9: the reports stay in the spool.
+        let identity =
+            Identity { server_url: "http://127.0.0.1:9".into(), agent_id: 1, host_id: 1, credential: "c".into() };
+        let mut reporter =
+            Reporter::new(state, identity, spool, CollectorSet::new(Vec::new()), events.clone(), None).unwrap();
+        reporter.cycle(false).await.unwrap();
+        reporter.cycle(false).await.unwrap();
+        let reports = reporter.spool.pending(10, 1 << 20).unwrap();
+        let carried: Vec<_> = reports.iter().map(|r| r.sections.backups.clone()).collect();
+        assert_eq!(carried, [vec![event], Vec::new()]);
+        assert_eq!(PendingEvents::open(&dir.path().join("backup")).unwrap().peek(), (Vec::new(), None));
     }
 }

@@ -50,20 +50,52 @@ impl Transport {
             request = request.bearer_auth(credential);
         }
         let response = request.send().await.map_err(|e| Error::Unreachable(describe(&e)))?;
-        let status = response.status();
-        if status.is_success() {
-            return response.json().await.map_err(|e| Error::Unreachable(format!("unreadable answer: {e}")));
+        if response.status().is_success() {
+            return read_json(response).await;
         }
-        let detail = match response.json::<Problem>().await {
-            Ok(problem) => problem.detail,
-            Err(_) => status.canonical_reason().unwrap_or("no reason given").to_owned(),
-        };
-        Err(match status.as_u16() {
-            401 => Error::Unauthorized(detail),
-            // Overload and server faults pass: the agent keeps its reports and tries again.
-            408 | 429 | 500..=599 => Error::Unreachable(format!("{status}: {detail}")),
-            code => Error::Rejected { status: code, detail },
-        })
+        Err(refusal(response).await)
+    }
+
+    /// GETs `path` with the agent's credential unless the server's copy still has `etag`:
+    /// `None` when it answers 304 Not Modified, else the value and its new entity tag.
+    pub(crate) async fn get_if_changed<R: DeserializeOwned>(
+        &self,
+        path: &str,
+        credential: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<(R, Option<String>)>, Error> {
+        let mut request = self.http.get(format!("{}{path}", self.base)).bearer_auth(credential);
+        if let Some(etag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        let response = request.send().await.map_err(|e| Error::Unreachable(describe(&e)))?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        let etag = response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Some((read_json(response).await?, etag)))
+    }
+}
+
+async fn read_json<R: DeserializeOwned>(response: reqwest::Response) -> Result<R, Error> {
+    response.json().await.map_err(|e| Error::Unreachable(format!("unreadable answer: {e}")))
+}
+
+/// The error a non-success answer stands for.
+async fn refusal(response: reqwest::Response) -> Error {
+    let status = response.status();
+    let detail = match response.json::<Problem>().await {
+        Ok(problem) => problem.detail,
+        Err(_) => status.canonical_reason().unwrap_or("no reason given").to_owned(),
+    };
+    match status.as_u16() {
+        401 => Error::Unauthorized(detail),
+        // Overload and server faults pass: the agent keeps its reports and tries again.
+        408 | 429 | 500..=599 => Error::Unreachable(format!("{status}: {detail}")),
+        code => Error::Rejected { status: code, detail },
     }
 }
 

@@ -87,16 +87,16 @@ pub struct BackupPlan {
     pub restore_test_files: u32,
 }
 
-fn default_schedule() -> String {
+pub(crate) fn default_schedule() -> String {
     "02:00".into()
 }
-fn seven() -> u32 {
+pub(crate) fn seven() -> u32 {
     7
 }
-fn twenty() -> u32 {
+pub(crate) fn twenty() -> u32 {
     20
 }
-fn default_read_data_subset() -> String {
+pub(crate) fn default_read_data_subset() -> String {
     "5%".into()
 }
 
@@ -196,7 +196,8 @@ impl BackupPlan {
     }
 }
 
-fn is_name(name: &str) -> bool {
+/// A plan or hook name: 1 to 64 of a-z, 0-9, `-` and `_`.
+pub fn is_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
@@ -234,6 +235,26 @@ impl BackupEvent {
             BackupEvent::Forget(run) => run.ok,
             BackupEvent::Check(run) => run.ok,
             BackupEvent::RestoreTest(run) => run.ok,
+        }
+    }
+
+    /// The `kind` tag the event is serialized with.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackupEvent::Backup(_) => "backup",
+            BackupEvent::Forget(_) => "forget",
+            BackupEvent::Check(_) => "check",
+            BackupEvent::RestoreTest(_) => "restore_test",
+        }
+    }
+
+    /// What every kind of work has: (plan, started at in ms, duration in ms).
+    pub fn run(&self) -> (&str, i64, u64) {
+        match self {
+            BackupEvent::Backup(r) => (&r.plan, r.started_at_ms, r.duration_ms),
+            BackupEvent::Forget(r) => (&r.plan, r.started_at_ms, r.duration_ms),
+            BackupEvent::Check(r) => (&r.plan, r.started_at_ms, r.duration_ms),
+            BackupEvent::RestoreTest(r) => (&r.plan, r.started_at_ms, r.duration_ms),
         }
     }
 }
@@ -399,6 +420,7 @@ mod tests {
         let event = BackupEvent::Check(CheckRun { plan: "daily".into(), ok: true, ..CheckRun::default() });
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!((json["kind"].as_str(), json["plan"].as_str()), (Some("check"), Some("daily")));
+        assert_eq!((event.kind(), event.run()), ("check", ("daily", 0, 0)));
         assert_eq!(serde_json::from_value::<BackupEvent>(json).unwrap(), event);
         assert!(event.ok());
     }

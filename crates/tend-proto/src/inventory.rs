@@ -286,5 +286,7 @@ wire! {
         pub dropped_reports: u64,
         /// Bytes waiting in the spool.
         pub spool_bytes: u64,
+        /// Backup events dropped because the agent's queue of unsent ones was full.
+        pub dropped_backup_events: u64,
     }
 }

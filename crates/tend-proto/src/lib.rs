@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod backup_api;
 pub mod backups;
 pub mod desk;
 pub mod inventory;

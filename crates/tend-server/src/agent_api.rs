@@ -1,12 +1,17 @@
-//! Endpoints the agent calls: enrollment, reports, and (from `crate::jobs::agent`) jobs.
+//! Endpoints the agent calls: enrollment, reports, its host's backup plans, and (from
+//! `crate::jobs::agent`) jobs.
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use sha2::{Digest, Sha256};
 use tend_core::tenancy::validate_name;
 use tend_proto::agent::{AgentSettings, EnrollRequest, EnrollResponse, ReportAck, ReportBatch};
 use tend_proto::api::Problem;
+use tend_proto::backups::BackupPlan;
+use tend_store::{BackupPlanRow, Scope};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
@@ -18,6 +23,7 @@ pub fn routes(max_report_bytes: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(enroll))
         .routes(routes!(report).layer(DefaultBodyLimit::max(max_report_bytes)))
+        .routes(routes!(backup_plans))
         .merge(crate::jobs::agent::routes())
 }
 
@@ -63,4 +69,40 @@ async fn report(
         duplicates: outcome.duplicates,
         settings: AgentSettings { report_interval_secs: agent.report_interval_secs },
     }))
+}
+
+/// The agent's host's backup plans, with their passwords: the agent credential is the whole
+/// authorization (it is this host's, and the plans are only this host's), so fetches are not
+/// audited; setting a plan is. The `ETag` changes whenever a plan is set or deleted: an agent
+/// polling with `If-None-Match` gets 304 while nothing changed, and no password leaves the vault.
+#[utoipa::path(get, path = "/api/agent/v1/backup-plans", tag = "agent", security(("agent" = [])),
+    params(("If-None-Match" = Option<String>, Header, description = "The ETag of the plans the agent has")),
+    responses((status = 200, body = Vec<BackupPlan>, headers(("ETag" = String))),
+        (status = 304, description = "The plans are those of the ETag sent"), (status = 401, body = Problem)))]
+async fn backup_plans(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let rows = state.store.backup_plans(Scope::System, agent.host_id).await?;
+    let etag = plans_etag(&rows);
+    let known = headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok());
+    if known.is_some_and(|known| known.split(',').any(|tag| tag.trim() == etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, header_value(&etag)?)]).into_response());
+    }
+    let plans = rows.iter().map(|row| crate::api::backups::opened_plan(&state, row)).collect::<Result<Vec<_>, _>>()?;
+    Ok(([(header::ETAG, header_value(&etag)?)], Json(plans)).into_response())
+}
+
+/// A strong ETag over which plans exist and when each was last set.
+fn plans_etag(rows: &[BackupPlanRow]) -> String {
+    let mut hash = Sha256::new();
+    for row in rows {
+        hash.update(format!("{}:{}:{};", row.id, row.name, row.updated_at.as_millisecond()));
+    }
+    format!("\"{}\"", hex::encode(&hash.finalize()[..16]))
+}
+
+fn header_value(etag: &str) -> Result<HeaderValue, Error> {
+    HeaderValue::from_str(etag).map_err(|e| Error::Internal(format!("an ETag header: {e}")))
 }

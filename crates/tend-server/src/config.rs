@@ -33,6 +33,25 @@ pub struct Config {
     pub desk: DeskConfig,
     pub vault: VaultConfig,
     pub patching: PatchingConfig,
+    pub self_backup: SelfBackupConfig,
+}
+
+/// The server's scheduled backup of its own database; see [`crate::self_backup`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SelfBackupConfig {
+    /// Where backups go; empty: no scheduled backups.
+    pub dir: PathBuf,
+    /// Hours between two backups; at least 1.
+    pub every_hours: u32,
+    /// How many backups are kept; older ones are removed; at least 1.
+    pub keep: u32,
+}
+
+impl Default for SelfBackupConfig {
+    fn default() -> Self {
+        SelfBackupConfig { dir: PathBuf::new(), every_hours: 24, keep: 7 }
+    }
 }
 
 /// Where advisories come from and what the provider promises about security fixes.
@@ -266,6 +285,7 @@ impl Default for Config {
             desk: DeskConfig::default(),
             vault: VaultConfig::default(),
             patching: PatchingConfig::default(),
+            self_backup: SelfBackupConfig::default(),
         }
     }
 }
@@ -297,6 +317,7 @@ impl fmt::Debug for Config {
             .field("desk", &self.desk)
             .field("vault", &self.vault)
             .field("patching", &self.patching)
+            .field("self_backup", &self.self_backup)
             .finish()
     }
 }
@@ -389,6 +410,9 @@ impl Config {
             if source.contains("://") && !(source.starts_with("http://") || source.starts_with("https://")) {
                 return invalid("patching.advisory_sources", "URLs must be http:// or https://");
             }
+        }
+        if self.self_backup.every_hours == 0 || self.self_backup.keep == 0 {
+            return invalid("self_backup", "every_hours and keep must be at least 1");
         }
         Ok(())
     }
@@ -601,5 +625,18 @@ mod tests {
             let err = Config::load(None, env(&[(var, value)])).unwrap_err().to_string();
             assert!(err.contains("patching."), "{var}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn self_backups_are_off_until_a_directory_is_set() {
+        assert_eq!(Config::default().self_backup.dir, PathBuf::new());
+        let vars = env(&[("TEND_SELF_BACKUP_DIR", "/srv/backups"), ("TEND_SELF_BACKUP_KEEP", "3")]);
+        let config = Config::load(None, vars).unwrap();
+        assert_eq!(
+            config.self_backup,
+            SelfBackupConfig { dir: PathBuf::from("/srv/backups"), every_hours: 24, keep: 3 }
+        );
+        let err = Config::load(None, env(&[("TEND_SELF_BACKUP_EVERY_HOURS", "0")])).unwrap_err().to_string();
+        assert!(err.contains("self_backup"), "{err}");
     }
 }

@@ -22,6 +22,7 @@ mod ingest;
 pub mod jobs;
 pub mod monitor;
 pub mod patching;
+mod self_backup;
 mod telemetry;
 mod web;
 
@@ -82,11 +83,13 @@ pub async fn serve(
     state.vault.key()?;
     tracing::info!(address = %listener.local_addr()?, backend = state.store.backend().name(), "tend server listening");
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let self_backups = tokio::spawn(self_backup::run(state.clone(), stopped.clone()));
     let background = tokio::spawn(monitor::scheduler::run(state.clone(), stopped));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(jobs::releasing_long_polls(shutdown)).await;
     let _ = stop.send(true);
     let _ = background.await;
+    let _ = self_backups.await;
     served?;
     tracing::info!("tend server stopped");
     Ok(())

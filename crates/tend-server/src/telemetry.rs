@@ -45,6 +45,7 @@ pub struct Telemetry {
     pub db_seconds: Family<DbLabels, Histogram>,
     /// How late probes start after their due time.
     pub probe_start_lateness: Histogram,
+    pub self_backup_failures: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -77,6 +78,12 @@ impl Telemetry {
             "How late scheduled probes start after their due time",
             probe_start_lateness.clone(),
         );
+        let self_backup_failures = Counter::default();
+        registry.register(
+            "self_backup_failures",
+            "Scheduled backups of tend's own database that failed",
+            self_backup_failures.clone(),
+        );
         Telemetry {
             registry,
             requests,
@@ -86,6 +93,7 @@ impl Telemetry {
             samples_ingested,
             db_seconds,
             probe_start_lateness,
+            self_backup_failures,
         }
     }
 

@@ -8,6 +8,7 @@
 use jiff::Timestamp;
 use sqlx::{Acquire, Any, Row, Transaction};
 
+use crate::backups::{self, NewBackupEvent};
 use crate::{AgentIdentity, Error, Result, Store, millis};
 
 /// One report, converted from the wire by the caller.
@@ -23,6 +24,8 @@ pub struct IngestReport {
     pub samples: Vec<IngestSample>,
     /// Inventory sections present in the report: (section name, JSON body).
     pub inventory: Vec<(String, String)>,
+    /// Backup work the agent finished since its previous report.
+    pub backups: Vec<NewBackupEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +67,7 @@ impl Store {
             }
             samples += store_samples(&mut tx, agent.host_id, report).await?;
             store_inventory(&mut tx, agent.host_id, report).await?;
+            backups::insert_events(&mut tx, agent, seq_column(report.seq)?, &report.backups).await?;
             log_report(&mut tx, agent.agent_id, report, now).await?;
         }
         let acknowledged_seq = fresh.last().map_or(last_seq, |r| r.seq);

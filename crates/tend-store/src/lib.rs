@@ -11,6 +11,7 @@
 
 mod alerts;
 mod audit;
+mod backups;
 mod contacts;
 mod contracts;
 mod db;
@@ -28,6 +29,7 @@ mod patch_summaries;
 mod patching;
 mod probes;
 mod rollouts;
+mod self_backup;
 mod series;
 mod tenants;
 mod ticket_mail;
@@ -37,6 +39,7 @@ mod vault;
 
 pub use alerts::{AlertEventRecord, AlertEventRow, AlertRow, AlertUpdate, NotificationIntent, OutboxRow};
 pub use audit::AuditEntry;
+pub use backups::{BackupEventRow, BackupOverviewRow, BackupPlanRow, NewBackupEvent};
 pub use contacts::{ContactRow, NoticeRow};
 pub use contracts::ContractRow;
 pub use db::{Backend, Store};
@@ -52,6 +55,7 @@ pub use patch_summaries::PatchSummaryRow;
 pub use patching::{AdvisoryChanges, AdvisoryRow, MitigationRow};
 pub use probes::ProbeRow;
 pub use rollouts::{RolloutJobRow, RolloutRow};
+pub use self_backup::{BackupRecord, Restored, SelfBackupError, restore};
 pub use series::{MetricQuery, SeriesPoints};
 pub use tenants::{ClientRow, SiteRow};
 pub use tend_core::tenancy::Scope;

@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str)] = &[
     (7, include_str!("../migrations/sqlite/0007_patching.sql")),
     (8, include_str!("../migrations/sqlite/0008_rollouts.sql")),
     (9, include_str!("../migrations/sqlite/0009_patch_policies.sql")),
+    (10, include_str!("../migrations/sqlite/0010_backups.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -27,6 +28,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (7, include_str!("../migrations/postgres/0007_patching.sql")),
     (8, include_str!("../migrations/postgres/0008_rollouts.sql")),
     (9, include_str!("../migrations/postgres/0009_patch_policies.sql")),
+    (10, include_str!("../migrations/postgres/0010_backups.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting

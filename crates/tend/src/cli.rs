@@ -84,6 +84,59 @@ pub enum Command {
     /// Patch management: a host's exposures, compliance with the security promise.
     #[command(subcommand)]
     Patch(PatchCommand),
+    /// Backups with restic: hosts' plans, what their agents reported, the overview.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// tend's own database: back it up while the server runs, check a backup's age, restore
+    /// one while the server is stopped.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Write a consistent copy of the server's database to FILE while the server runs (SQLite:
+    /// an online copy checked for integrity; PostgreSQL: pg_dump), and FILE.json beside it
+    /// recording when. With --check: exit 0 when FILE's record is younger than --max-age, 1
+    /// when it is older or unreadable.
+    #[command(after_help = "Exit codes: 0 done or fresh, 1 failed or stale, 2 usage error.\nExamples:\n  \
+tend db backup /srv/backups/tend.db\n  tend db backup --check /srv/backups/tend.db --max-age 26h")]
+    Backup(DbBackupArgs),
+    /// Replace the server's database with a backup. Stop the server first: a database in use
+    /// is refused. SQLite keeps the replaced file as <db>.before-restore.
+    Restore(DbRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbBackupArgs {
+    /// The backup file.
+    pub file: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long, conflicts_with = "check")]
+    pub force: bool,
+    /// Check FILE's age instead of backing up.
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: the oldest FILE may be, e.g. 26h.
+    #[arg(long, default_value = "26h", requires = "check")]
+    pub max_age: jiff::SignedDuration,
+    #[command(flatten)]
+    pub output: JsonFlag,
+    // Where the database is: the server's configuration, read as `tend server` reads it.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DbRestoreArgs {
+    /// A backup made by `tend db backup` or the scheduled self-backup.
+    pub file: PathBuf,
+    /// Do not ask before replacing the database (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    // Where the database is: the server's configuration, read as `tend server` reads it.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -723,6 +776,96 @@ pub enum CheckCommand {
         #[arg(long)]
         enable: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// A host's backup plans: set, list, delete.
+    #[command(subcommand)]
+    Plan(BackupPlanCommand),
+    /// Per host and plan: the last good backup and its age, the last run, restore test and
+    /// check. Exits 1 when a plan's last good backup is older than 2 days, or it has none.
+    Status {
+        /// Only this client's hosts (id).
+        #[arg(long)]
+        client: Option<i64>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// The backup work a host's agent reported, newest first.
+    Events {
+        /// Host id or hostname.
+        host: String,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupPlanCommand {
+    /// Create or replace a host's plan (staff). Every setting is given anew; the password is
+    /// read from a file (never the command line), required for a new plan and kept when left out.
+    #[command(
+        after_help = "Example:\n  tend backup plan set db1 daily --repository sftp:backup@nas:/srv/restic \\\n    \
+--password-file /root/restic.pass --path /etc --path /srv/data --exclude '*.tmp' --pre-hook dump-db"
+    )]
+    Set(Box<BackupPlanSetArgs>),
+    /// List a host's plans (never their passwords).
+    List {
+        /// Host id or hostname.
+        host: String,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Delete a host's plan (staff); its events stay.
+    Delete {
+        /// Host id or hostname.
+        host: String,
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BackupPlanSetArgs {
+    /// Host id or hostname.
+    pub host: String,
+    /// Plan name: a-z, 0-9, '-' and '_'.
+    pub name: String,
+    /// The restic repository: a path, sftp:…, rest:…, s3:…
+    #[arg(long)]
+    pub repository: String,
+    /// A file holding the repository password (one trailing line break is ignored).
+    #[arg(long)]
+    pub password_file: Option<std::path::PathBuf>,
+    /// An absolute path to back up; repeat for more.
+    #[arg(long = "path", required = true)]
+    pub paths: Vec<String>,
+    /// A restic exclude pattern; repeat for more.
+    #[arg(long = "exclude")]
+    pub excludes: Vec<String>,
+    /// Daily at this local time of the host.
+    #[arg(long, default_value = "02:00")]
+    pub schedule: String,
+    /// Daily snapshots kept (default 7).
+    #[arg(long)]
+    pub keep_daily: Option<u32>,
+    /// Weekly snapshots kept (default 5).
+    #[arg(long)]
+    pub keep_weekly: Option<u32>,
+    /// Monthly snapshots kept (default 3).
+    #[arg(long)]
+    pub keep_monthly: Option<u32>,
+    /// A hook of the agent's `[backup.hooks]` run before restic.
+    #[arg(long)]
+    pub pre_hook: Option<String>,
+    /// A hook of the agent's `[backup.hooks]` run after restic.
+    #[arg(long)]
+    pub post_hook: Option<String>,
+    #[command(flatten)]
+    pub output: JsonFlag,
 }
 
 #[derive(Debug, Subcommand)]

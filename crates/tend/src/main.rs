@@ -92,6 +92,8 @@ async fn cli_command(command: Command) -> anyhow::Result<()> {
         Command::Job(command) => commands::jobs::run(command).await,
         Command::Advisory(command) => commands::patching::advisory(command).await,
         Command::Patch(command) => commands::patching::patch(command).await,
+        Command::Db(command) => commands::db::run(command).await,
+        Command::Backup(command) => commands::backups::run(command).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{}", tend_server::Config::example());
             Ok(())

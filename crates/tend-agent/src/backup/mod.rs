@@ -12,11 +12,17 @@
 //! - run only hooks this host's configuration names: a plan names a hook, never a command.
 //!
 //! Must not: schedule itself (the scheduler decides when, from the plan), or talk to the
-//! server. These functions block; a scheduler runs them on a blocking thread.
+//! server. These functions block; a scheduler runs them on a blocking thread: [`runner`], with
+//! the plans kept on disk (`plans`), the pure timetable (`schedule`) and the queue of events
+//! for the next report ([`events`]).
 
+pub mod events;
 mod parse;
+mod plans;
 mod restic;
 mod restore_test;
+pub mod runner;
+mod schedule;
 
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
@@ -31,10 +37,20 @@ use crate::config::BackupConfig;
 use parse::BackupMessage;
 use restic::Restic;
 
+/// Whether a backup may create the plan's repository when it finds none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repository {
+    /// The plan never made a snapshot: a missing repository is created.
+    MayInitialise,
+    /// The plan made snapshots before: a missing repository is a failure, never silently
+    /// replaced by an empty one (an unmounted backup disk would otherwise look healthy).
+    MustExist,
+}
+
 /// Backs up the plan's paths: pre hook, `restic backup` (initializing the repository the first
-/// time), post hook. Exit code 3 of restic (some files unreadable) is a failure with a
-/// snapshot.
-pub fn run_backup(config: &BackupConfig, plan: &BackupPlan) -> BackupEvent {
+/// time, as `repository` allows), post hook. Exit code 3 of restic (some files unreadable) is a
+/// failure with a snapshot.
+pub fn run_backup(config: &BackupConfig, plan: &BackupPlan, repository: Repository) -> BackupEvent {
     let (started_at_ms, clock) = start();
     let mut run = BackupRun { plan: plan.name.clone(), started_at_ms, ..BackupRun::default() };
     let mut errors = Vec::new();
@@ -44,7 +60,7 @@ pub fn run_backup(config: &BackupConfig, plan: &BackupPlan) -> BackupEvent {
             let pre = plan.pre_hook.as_deref().map(|hook| run_hook(config, hook));
             match pre {
                 Some(Err(failed)) => errors.push(format!("pre hook failed, restic not run: {failed}")),
-                _ => back_up(config, plan, &mut run, &mut errors),
+                _ => back_up(config, plan, repository, &mut run, &mut errors),
             }
             // The post hook undoes what the pre hook did (restart a service, remove a dump),
             // so it runs whenever the backup was attempted.
@@ -59,8 +75,17 @@ pub fn run_backup(config: &BackupConfig, plan: &BackupPlan) -> BackupEvent {
     BackupEvent::Backup(run)
 }
 
-fn back_up(config: &BackupConfig, plan: &BackupPlan, run: &mut BackupRun, errors: &mut Vec<String>) {
-    let restic = match Restic::open(config, plan).and_then(|restic| restic.ensure_repository().map(|()| restic)) {
+fn back_up(
+    config: &BackupConfig,
+    plan: &BackupPlan,
+    repository: Repository,
+    run: &mut BackupRun,
+    errors: &mut Vec<String>,
+) {
+    let may_initialise = repository == Repository::MayInitialise;
+    let opened =
+        Restic::open(config, plan).and_then(|restic| restic.ensure_repository(may_initialise).map(|()| restic));
+    let restic = match opened {
         Ok(restic) => restic,
         Err(e) => return errors.push(e.to_string()),
     };

@@ -109,12 +109,12 @@ impl<'a> Restic<'a> {
     }
 
     /// Makes sure the repository exists, initializing it when restic says there is none.
-    pub fn ensure_repository(&self) -> Result<(), Error> {
+    pub fn ensure_repository(&self, may_initialise: bool) -> Result<(), Error> {
         let config = self.attempt(&["cat", "config"], self.command_timeout, &mut read_bounded)?;
         if config.ok() {
             return Ok(());
         }
-        if self.trouble(&config) != Some(Trouble::NoRepository) {
+        if !may_initialise || self.trouble(&config) != Some(Trouble::NoRepository) {
             return Err(self.failure("cat config", &config));
         }
         tracing::info!(plan = %self.plan.name, "initializing the plan's restic repository");

@@ -94,7 +94,11 @@ impl Host {
 }
 
 fn backup(config: &BackupConfig, plan: &BackupPlan) -> BackupRun {
-    match run_backup(config, plan) {
+    backup_with(config, plan, Repository::MayInitialise)
+}
+
+fn backup_with(config: &BackupConfig, plan: &BackupPlan, repository: Repository) -> BackupRun {
+    match run_backup(config, plan, repository) {
         BackupEvent::Backup(run) => run,
         other => panic!("{other:?}"),
     }
@@ -152,6 +156,14 @@ fn the_first_backup_initializes_and_the_second_finds_nothing_new() {
     assert_eq!(ids, [first.snapshot_id.unwrap(), second.snapshot_id.unwrap()], "oldest first");
     assert_eq!(listed[0].paths, plan.paths);
     assert_eq!(listed[0].tags.as_deref(), Some(&["tend:nightly".to_owned()][..]));
+
+    // The repository vanishes (an unmounted disk): a plan that made snapshots fails rather than
+    // starting afresh in an empty one.
+    fs::remove_dir_all(host.repo()).unwrap();
+    let vanished = backup_with(&config, &plan, Repository::MustExist);
+    assert!(!vanished.ok && vanished.snapshot_id.is_none(), "{vanished:?}");
+    assert!(vanished.errors[0].contains("cat config"), "{vanished:?}");
+    assert!(!host.repo().exists(), "no new repository");
 }
 
 #[test]

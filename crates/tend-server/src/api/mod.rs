@@ -4,6 +4,7 @@
 //! `/api/v1/openapi.json` is generated from the same code that routes requests.
 
 mod alerts;
+pub(crate) mod backups;
 mod clients;
 pub(crate) mod convert;
 pub(crate) mod enrollment;
@@ -48,6 +49,7 @@ use crate::{AppState, Error};
         (name = "jobs", description = "Typed jobs agents run, gated by the customer's authorization"),
         (name = "patching", description = "Advisories, hosts' exposures, the security promise, mitigations"),
         (name = "rollouts", description = "Rings of hosts and patch rollouts through them, test before production"),
+        (name = "backups", description = "Hosts' restic backup plans, their events and the overview"),
         (name = "agent", description = "Endpoints the tend agent calls"),
     )
 )]
@@ -82,6 +84,7 @@ pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(patching::routes(max_report_bytes))
         .merge(patch_policy::routes())
         .merge(rollouts::routes())
+        .merge(backups::routes())
         .merge(crate::agent_api::routes(max_report_bytes))
         .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
 }

@@ -9,6 +9,7 @@ pub fn samples(sections: &Sections) -> Vec<Sample> {
     if let Some(agent) = &sections.agent {
         samples.push(Sample::new("agent_dropped_reports", agent.dropped_reports as f64));
         samples.push(Sample::new("agent_spool_bytes", agent.spool_bytes as f64));
+        samples.push(Sample::new("agent_dropped_backup_events", agent.dropped_backup_events as f64));
     }
     for disk in sections.disks.iter().flatten() {
         let labelled = |name: &str, value: f64| Sample::new(name, value).with_label("device", &disk.device);
@@ -89,7 +90,12 @@ mod tests {
                 ],
                 ..Packages::default()
             }),
-            agent: Some(AgentStatus { version: "0.1.0".into(), dropped_reports: 2, spool_bytes: 10 }),
+            agent: Some(AgentStatus {
+                version: "0.1.0".into(),
+                dropped_reports: 2,
+                spool_bytes: 10,
+                dropped_backup_events: 1,
+            }),
             ..Sections::default()
         };
         let found = samples(&sections);
@@ -99,6 +105,7 @@ mod tests {
         assert_eq!(value("disk_pending_sectors"), None, "absent stays absent");
         assert_eq!(value("packages_security_updates_pending"), Some(1.0));
         assert_eq!(value("agent_dropped_reports"), Some(2.0));
+        assert_eq!(value("agent_dropped_backup_events"), Some(1.0));
         let names: Vec<String> = inventory(&sections).unwrap().into_iter().map(|s| s.0).collect();
         assert_eq!(names, vec!["disks", "packages", "agent"]);
     }

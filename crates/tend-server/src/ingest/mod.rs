@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use tend_core::checks::Inventory;
 use tend_proto::REPORT_SCHEMA_VERSION;
 use tend_proto::agent::{Report, ReportBatch};
-use tend_store::{AgentIdentity, IngestOutcome, IngestReport, IngestSample, InventorySection, Scope};
+use tend_proto::backups::{BackupEvent, is_name};
+use tend_store::{AgentIdentity, IngestOutcome, IngestReport, IngestSample, InventorySection, NewBackupEvent, Scope};
 
 use crate::monitor::evaluate::Subject;
 use crate::{AppState, Error};
@@ -22,6 +23,10 @@ const MAX_LABEL_TEXT: usize = 256;
 /// The reporting intervals an agent may announce: the heartbeat is judged by them.
 const MIN_INTERVAL_SECS: u32 = 10;
 const MAX_INTERVAL_SECS: u32 = 86_400;
+/// An agent reports each piece of backup work once, a few a day per plan: more is a loop.
+const MAX_BACKUP_EVENTS_PER_REPORT: usize = 100;
+/// An event's JSON: its error lines are bounded by the agent (20 of 1 KiB), the rest is small.
+const MAX_BACKUP_EVENT_BYTES: usize = 32 * 1024;
 
 pub async fn ingest(state: &AppState, agent: &AgentIdentity, batch: ReportBatch) -> Result<IngestOutcome, Error> {
     let newest = batch.reports.iter().max_by_key(|r| r.seq).map(|r| (r.seq, r.sections.clone()));
@@ -142,7 +147,40 @@ fn convert_report(report: Report) -> Result<IngestReport, Error> {
             format!("agents report every {MIN_INTERVAL_SECS} to {MAX_INTERVAL_SECS} seconds"),
         ));
     }
-    Ok(IngestReport { seq, collected_at, stopping: report.stopping, interval_secs, facts, samples, inventory })
+    let backups = backup_events(sections.backups).map_err(|reason| invalid("backups", reason))?;
+    Ok(IngestReport { seq, collected_at, stopping: report.stopping, interval_secs, facts, samples, inventory, backups })
+}
+
+/// A report's backup events, bounded in number and size, with valid plan names and times.
+fn backup_events(events: Vec<BackupEvent>) -> Result<Vec<NewBackupEvent>, String> {
+    if events.len() > MAX_BACKUP_EVENTS_PER_REPORT {
+        return Err(format!("at most {MAX_BACKUP_EVENTS_PER_REPORT} backup events per report"));
+    }
+    events
+        .into_iter()
+        .map(|event| {
+            let (plan, started_at_ms, duration_ms) = event.run();
+            if !is_name(plan) {
+                return Err(format!("plan {plan:?}: a plan is named by 1 to 64 of a-z, 0-9, '-' and '_'"));
+            }
+            let started_at =
+                Timestamp::from_millisecond(started_at_ms).map_err(|e| format!("plan {plan}: started_at_ms: {e}"))?;
+            let duration_ms =
+                i64::try_from(duration_ms).map_err(|_| format!("plan {plan}: duration_ms is too large"))?;
+            let body = serde_json::to_string(&event).map_err(|e| e.to_string())?;
+            if body.len() > MAX_BACKUP_EVENT_BYTES {
+                return Err(format!("plan {plan}: an event has at most {MAX_BACKUP_EVENT_BYTES} bytes"));
+            }
+            Ok(NewBackupEvent {
+                plan: plan.to_owned(),
+                kind: event.kind().to_owned(),
+                ok: event.ok(),
+                started_at,
+                duration_ms,
+                body,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -193,5 +231,35 @@ mod tests {
         assert_eq!(refused_field(ReportBatch { reports: vec![far] }), "collected_at_ms");
         let many = ReportBatch { reports: (1..=MAX_REPORTS_PER_BATCH as u64 + 1).map(report).collect() };
         assert_eq!(refused_field(many), "reports");
+    }
+
+    #[test]
+    fn backup_events_are_bounded_in_number_and_size_and_name_their_plan() {
+        use tend_proto::backups::{BackupRun, CheckRun};
+        let run = |plan: &str| {
+            BackupEvent::Backup(BackupRun {
+                plan: plan.into(),
+                started_at_ms: 1_800_000_000_000,
+                ok: true,
+                ..BackupRun::default()
+            })
+        };
+        let with = |backups: Vec<BackupEvent>| {
+            let mut report = report(1);
+            report.sections.backups = backups;
+            ReportBatch { reports: vec![report] }
+        };
+        let converted = convert_batch(with(vec![run("daily")])).unwrap();
+        let event = &converted[0].backups[0];
+        assert_eq!((event.plan.as_str(), event.kind.as_str(), event.ok), ("daily", "backup", true));
+        assert_eq!(event.started_at, Timestamp::from_millisecond(1_800_000_000_000).unwrap());
+
+        assert_eq!(refused_field(with(vec![run("Daily Backup")])), "backups");
+        assert_eq!(refused_field(with(vec![run("daily"); MAX_BACKUP_EVENTS_PER_REPORT + 1])), "backups");
+        let huge =
+            CheckRun { plan: "daily".into(), errors: vec!["x".repeat(MAX_BACKUP_EVENT_BYTES)], ..CheckRun::default() };
+        assert_eq!(refused_field(with(vec![BackupEvent::Check(huge)])), "backups");
+        let far = BackupRun { plan: "daily".into(), started_at_ms: i64::MAX, ..BackupRun::default() };
+        assert_eq!(refused_field(with(vec![BackupEvent::Backup(far)])), "backups");
     }
 }

@@ -20,6 +20,7 @@ fn report(seq: u64, secs: i64, load: f64) -> IngestReport {
             sample("fs_total_bytes", r#"{"mountpoint":"/"}"#, 120.0),
         ],
         inventory: vec![("disks".into(), format!(r#"[{{"device":"/dev/sda","temperature_celsius":{load}}}]"#))],
+        backups: vec![],
     }
 }
 

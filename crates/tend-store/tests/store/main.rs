@@ -2,6 +2,7 @@
 //! `TEND_TEST_DATABASE_URL` is set.
 
 mod alerts;
+mod backups;
 mod contacts;
 mod enrollment;
 mod ingest;
@@ -12,6 +13,7 @@ mod patching;
 mod probes;
 mod rollouts;
 mod schema;
+mod self_backup;
 mod tenancy;
 mod tickets;
 mod users;

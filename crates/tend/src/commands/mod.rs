@@ -1,7 +1,9 @@
 //! One module per command group.
 
 pub mod agent;
+pub mod backups;
 pub mod clients;
+pub mod db;
 pub mod enroll_token;
 pub mod hosts;
 pub mod jobs;
