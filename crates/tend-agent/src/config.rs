@@ -127,6 +127,10 @@ pub struct BackupConfig {
     pub restore_test_timeout_secs: u64,
     /// Seconds the short restic commands may take (version, snapshots, init, unlock).
     pub command_timeout_secs: u64,
+    /// Run `restore` jobs whose target is `/`, which put files back over the live ones. Off
+    /// unless this host's own configuration turns it on: the server alone can never overwrite
+    /// a customer's live files. Restores into another directory need no permission here.
+    pub allow_restore_in_place: bool,
 }
 
 impl Default for BackupConfig {
@@ -142,6 +146,7 @@ impl Default for BackupConfig {
             check_timeout_secs: 6 * 3600,
             restore_test_timeout_secs: 3600,
             command_timeout_secs: 600,
+            allow_restore_in_place: false,
         }
     }
 }

@@ -63,6 +63,7 @@ pub async fn run(config: &AgentConfig, shutdown: impl Future<Output = ()>) -> Re
     let packages_changed = Arc::new(tokio::sync::Notify::new());
     let jobs = tokio::spawn(crate::jobs::run_telling(
         config.jobs.clone(),
+        config.backup.clone(),
         identity.clone(),
         state.path().to_owned(),
         tasks_stopped.clone(),

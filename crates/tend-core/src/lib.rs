@@ -12,6 +12,7 @@ pub mod enrollment;
 pub mod heartbeat;
 pub mod maintenance;
 pub mod patching;
+pub mod pings;
 pub mod tenancy;
 
 mod error;

@@ -162,4 +162,22 @@ pub struct BackupOverviewEntry {
     pub last_restore_test: Option<LastRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check: Option<LastRun>,
+    /// What is wrong now, as the backup checks' alerts say it: this plan's findings and the
+    /// host's 3-2-1 posture findings (target `3-2-1 posture`, on each of the host's rows).
+    /// Empty when all is well, and for a host without plans.
+    #[serde(default)]
+    pub findings: Vec<BackupFindingEntry>,
+}
+
+/// One problem with a host's backups: the check that raises its alert, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BackupFindingEntry {
+    /// The check, e.g. `backup_stale`, `restore_test_failed`, `no_off_site_copy`.
+    pub kind: String,
+    /// `warning` or `critical`.
+    pub level: String,
+    /// The plan's name, or `3-2-1 posture`.
+    pub target: String,
+    pub summary: String,
 }

@@ -32,11 +32,20 @@ pub enum JobKind {
     /// Install pending package updates through the host's package manager
     /// ([`ApplyUpdatesParams`]).
     ApplyUpdates,
+    /// Restore files or a whole snapshot of a backup plan into a directory
+    /// ([`RestoreParams`]).
+    Restore,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] =
-        [JobKind::Reboot, JobKind::Shutdown, JobKind::PowerCycle, JobKind::Script, JobKind::ApplyUpdates];
+    pub const ALL: [JobKind; 6] = [
+        JobKind::Reboot,
+        JobKind::Shutdown,
+        JobKind::PowerCycle,
+        JobKind::Script,
+        JobKind::ApplyUpdates,
+        JobKind::Restore,
+    ];
 
     /// The name stored and sent on the wire, as serde writes it.
     pub fn as_str(self) -> &'static str {
@@ -46,6 +55,7 @@ impl JobKind {
             JobKind::PowerCycle => "power_cycle",
             JobKind::Script => "script",
             JobKind::ApplyUpdates => "apply_updates",
+            JobKind::Restore => "restore",
         }
     }
 
@@ -107,7 +117,8 @@ pub struct Job {
     pub client_id: i64,
     pub host_id: i64,
     pub kind: JobKind,
-    /// The kind's parameters: `{}` for power actions, `{"script": "…"}` for scripts.
+    /// The kind's parameters: `{}` for power actions, `{"script": "…"}` for scripts,
+    /// [`ApplyUpdatesParams`] and [`RestoreParams`] for theirs.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub params: serde_json::Value,
     pub status: JobStatus,
@@ -132,7 +143,8 @@ pub struct NewJob {
     /// it; without one, any open ticket of the host or a standing authorization may allow it.
     #[serde(default)]
     pub ticket_id: Option<i64>,
-    /// The kind's parameters; none for power actions, `{"script": "…"}` for scripts.
+    /// The kind's parameters; none for power actions, `{"script": "…"}` for scripts,
+    /// [`ApplyUpdatesParams`] and [`RestoreParams`] for theirs.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub params: serde_json::Value,
@@ -249,6 +261,84 @@ pub fn is_package_name(name: &str) -> bool {
         && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'))
 }
 
+/// Most paths a `restore` job may name.
+pub const MAX_RESTORE_PATHS: usize = 1000;
+/// Longest path (or target) a `restore` job may name, in bytes (Linux's `PATH_MAX`).
+pub const MAX_RESTORE_PATH_BYTES: usize = 4096;
+
+/// The parameters of a `restore` job:
+///
+/// ```json
+/// {"plan": "nightly", "snapshot": "latest", "paths": ["/etc/hosts"], "target": "/var/tmp/restore"}
+/// ```
+///
+/// restic restores a path `P` of the snapshot as `TARGET/P`, so a target of `/` puts the files
+/// back in their original place, over the live ones ([`RestoreParams::restores_in_place`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RestoreParams {
+    /// The backup plan whose repository holds the snapshot.
+    pub plan: String,
+    /// `latest` (the plan's newest snapshot of this host) or a snapshot id.
+    #[serde(default = "latest")]
+    pub snapshot: String,
+    /// Absolute paths in the snapshot to restore; empty: the whole snapshot.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Absolute directory to restore into, created (0700) if missing; `/`: in place.
+    pub target: String,
+}
+
+fn latest() -> String {
+    "latest".into()
+}
+
+impl RestoreParams {
+    /// Reads and checks `params` as a job carries them.
+    pub fn from_value(params: &serde_json::Value) -> Result<RestoreParams, String> {
+        let read: RestoreParams = serde_json::from_value(params.clone()).map_err(|e| e.to_string())?;
+        read.validate()?;
+        Ok(read)
+    }
+
+    /// Paths reach restic's command line and the target is created by the agent: only
+    /// absolute paths without `..` (which would climb out of the target) pass, and a snapshot
+    /// is `latest` or hexadecimal, never an option.
+    pub fn validate(&self) -> Result<(), String> {
+        if !crate::backups::is_name(&self.plan) {
+            return Err(format!("plan {:?}: a plan is named by 1 to 64 of a-z, 0-9, '-' and '_'", self.plan));
+        }
+        let hex = (8..=64).contains(&self.snapshot.len()) && self.snapshot.bytes().all(|b| b.is_ascii_hexdigit());
+        if self.snapshot != "latest" && !hex {
+            return Err(format!(
+                "snapshot {:?}: \"latest\" or a snapshot id (8 to 64 hexadecimal digits)",
+                self.snapshot
+            ));
+        }
+        if self.paths.len() > MAX_RESTORE_PATHS {
+            return Err(format!("at most {MAX_RESTORE_PATHS} paths may be named, not {}", self.paths.len()));
+        }
+        for (what, path) in self.paths.iter().map(|p| ("path", p)).chain([("target", &self.target)]) {
+            let climbs = path.split('/').any(|part| part == "..");
+            if !path.starts_with('/') || climbs || path.contains('\0') || path.len() > MAX_RESTORE_PATH_BYTES {
+                return Err(format!(
+                    "{what} {path:?}: an absolute path without '..', at most {MAX_RESTORE_PATH_BYTES} bytes"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the restore writes over the live files: restic puts `P` at `TARGET/P`, so a
+    /// target of `/` (however spelled: `//`, `/./`) is the original place.
+    pub fn restores_in_place(&self) -> bool {
+        std::path::Path::new(&self.target)
+            .components()
+            .all(|part| matches!(part, std::path::Component::RootDir | std::path::Component::CurDir))
+    }
+}
+
 impl JobResult {
     /// The status a job ends in with this result.
     pub fn status(&self) -> JobStatus {
@@ -356,6 +446,32 @@ mod tests {
         assert!(!serde_json::to_string(&ok).unwrap().contains("refused"), "written only when true");
         let read: JobResult = serde_json::from_str(r#"{"ok": false}"#).unwrap();
         assert_eq!(read, JobResult::default());
+    }
+
+    #[test]
+    fn restore_params_are_absolute_bounded_and_know_in_place() {
+        let read =
+            RestoreParams::from_value(&serde_json::json!({"plan": "nightly", "target": "/var/tmp/drill"})).unwrap();
+        assert_eq!((read.snapshot.as_str(), read.paths.len()), ("latest", 0), "the whole latest snapshot by default");
+        assert!(!read.restores_in_place());
+        for target in ["/", "//", "/./"] {
+            let params = serde_json::json!({"plan": "p", "paths": ["/etc/hosts"], "target": target});
+            assert!(RestoreParams::from_value(&params).unwrap().restores_in_place(), "{target}");
+        }
+        for bad in [
+            serde_json::json!({"plan": "p", "target": "tmp"}),
+            serde_json::json!({"plan": "p", "target": "/tmp/../etc"}),
+            serde_json::json!({"plan": "p", "target": "/tmp", "paths": ["etc/hosts"]}),
+            serde_json::json!({"plan": "p", "target": "/tmp", "paths": ["/etc/../root"]}),
+            serde_json::json!({"plan": "p", "target": "/tmp", "snapshot": "--help"}),
+            serde_json::json!({"plan": "P Q", "target": "/tmp"}),
+            serde_json::json!({"plan": "p", "target": "/tmp", "path": ["/etc"]}),
+            serde_json::json!({"plan": "p", "target": "/tmp", "paths": vec!["/a"; MAX_RESTORE_PATHS + 1]}),
+        ] {
+            assert!(RestoreParams::from_value(&bad).is_err(), "{bad} accepted");
+        }
+        let id = serde_json::json!({"plan": "p", "target": "/tmp", "snapshot": "4fa3b2c1"});
+        assert!(RestoreParams::from_value(&id).is_ok());
     }
 
     #[test]

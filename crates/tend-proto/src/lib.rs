@@ -12,6 +12,7 @@ pub mod desk;
 pub mod inventory;
 pub mod jobs;
 pub mod patching;
+pub mod pings;
 pub mod rollouts;
 pub mod tickets;
 

@@ -34,6 +34,8 @@ pub struct Config {
     pub vault: VaultConfig,
     pub patching: PatchingConfig,
     pub self_backup: SelfBackupConfig,
+    /// The thresholds backups are judged by (`[backups]`): the domain's policy as it is.
+    pub backups: tend_core::backups::BackupPolicy,
 }
 
 /// The server's scheduled backup of its own database; see [`crate::self_backup`].
@@ -286,6 +288,7 @@ impl Default for Config {
             vault: VaultConfig::default(),
             patching: PatchingConfig::default(),
             self_backup: SelfBackupConfig::default(),
+            backups: tend_core::backups::BackupPolicy::default(),
         }
     }
 }
@@ -318,6 +321,7 @@ impl fmt::Debug for Config {
             .field("vault", &self.vault)
             .field("patching", &self.patching)
             .field("self_backup", &self.self_backup)
+            .field("backups", &self.backups)
             .finish()
     }
 }
@@ -414,6 +418,11 @@ impl Config {
         if self.self_backup.every_hours == 0 || self.self_backup.keep == 0 {
             return invalid("self_backup", "every_hours and keep must be at least 1");
         }
+        match self.backups.validate() {
+            Err(tend_core::Error::Invalid { field, reason }) => return invalid(&format!("backups.{field}"), &reason),
+            Err(other) => return invalid("backups", &other.to_string()),
+            Ok(()) => {}
+        }
         Ok(())
     }
 
@@ -482,10 +491,20 @@ fn env_keys(table: &toml::Table, prefix: &str) -> Vec<(String, Vec<String>)> {
     keys
 }
 
-/// Numbers and booleans are typed; anything else is a string.
+/// Numbers and booleans are typed; anything else is a string. Only digits around one dot make
+/// a float: Rust would also read "inf" or "NaN" as one, which may well be a password.
 fn parse_env_value(value: &str) -> toml::Value {
+    let decimal = |s: &str| {
+        s.split_once('.').is_some_and(|(i, f)| {
+            !(i.is_empty() && f.is_empty()) && i.bytes().chain(f.bytes()).all(|b| b.is_ascii_digit())
+        })
+    };
     if let Ok(n) = value.parse::<i64>() {
         toml::Value::Integer(n)
+    } else if decimal(value)
+        && let Ok(f) = value.parse::<f64>()
+    {
+        toml::Value::Float(f)
     } else if let Ok(b) = value.parse::<bool>() {
         toml::Value::Boolean(b)
     } else {
@@ -570,6 +589,26 @@ mod tests {
             assert!(Config::example().contains(&documented), "config.example.toml does not mention {documented}");
         }
         assert_eq!(config.http, HttpConfig::default());
+    }
+
+    #[test]
+    fn the_backup_policy_comes_from_the_file_and_the_environment_and_is_validated() {
+        let f = file("[backups]\nstale_grace_hours = 2\nrequire_off_site = false\n");
+        let vars = env(&[("TEND_BACKUPS_SIZE_FACTOR", "2.5"), ("TEND_BACKUPS_MIN_COPIES", "2")]);
+        let config = Config::load(Some(f.path()), vars).unwrap();
+        let expected = tend_core::backups::BackupPolicy {
+            stale_grace_hours: 2,
+            require_off_site: false,
+            size_factor: 2.5,
+            min_copies: 2,
+            ..Default::default()
+        };
+        assert_eq!(config.backups, expected);
+        let err = Config::load(None, env(&[("TEND_BACKUPS_STALE_CRITICAL_HOURS", "12")])).unwrap_err().to_string();
+        assert!(err.contains("backups.stale_critical_hours"), "{err}");
+        // Not a number: kept as text, so the float field refuses it rather than reading NaN.
+        assert!(Config::load(None, env(&[("TEND_BACKUPS_SIZE_FACTOR", "NaN")])).is_err());
+        assert_eq!(parse_env_value("hunter2.5x"), toml::Value::String("hunter2.5x".into()));
     }
 
     #[test]

@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
     let (api, _) = api::router(state.config.http.max_report_bytes).split_for_parts();
     Router::new()
         .merge(api)
+        .merge(api::pings::public_routes())
         .merge(web::router())
         .merge(telemetry::router())
         .fallback(api::not_found)

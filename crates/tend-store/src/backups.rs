@@ -133,6 +133,19 @@ impl Store {
         rows.iter().map(plan_row).collect()
     }
 
+    /// The hosts the caller sees that have at least one plan, by id: the ones whose backups are
+    /// judged on the clock.
+    pub async fn backup_plan_hosts(&self, scope: Scope) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT host_id FROM backup_plans WHERE (CAST($1 AS BIGINT) IS NULL OR client_id = $1) \
+             ORDER BY host_id",
+        )
+        .bind(scope.client_filter())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get("host_id")?)).collect()
+    }
+
     /// One plan of a host the caller may see, if the host has it.
     pub async fn backup_plan(&self, scope: Scope, host_id: i64, name: &str) -> Result<Option<BackupPlanRow>> {
         self.host(scope, host_id).await?;

@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str)] = &[
     (8, include_str!("../migrations/sqlite/0008_rollouts.sql")),
     (9, include_str!("../migrations/sqlite/0009_patch_policies.sql")),
     (10, include_str!("../migrations/sqlite/0010_backups.sql")),
+    (11, include_str!("../migrations/sqlite/0011_pings.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (8, include_str!("../migrations/postgres/0008_rollouts.sql")),
     (9, include_str!("../migrations/postgres/0009_patch_policies.sql")),
     (10, include_str!("../migrations/postgres/0010_backups.sql")),
+    (11, include_str!("../migrations/postgres/0011_pings.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations of concurrently starting

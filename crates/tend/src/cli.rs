@@ -64,6 +64,9 @@ pub enum Command {
     /// Run one synthetic probe now, from here: exit 0 when it passes, 1 when it fails, 2 on
     /// bad arguments.
     Probe(ProbeArgs),
+    /// Heartbeat checks: cron jobs and backup tools ping a URL; late or failed ones alert.
+    #[command(subcommand)]
+    Ping(PingCommand),
     /// Service desk tickets: file, follow, answer, escalate, resolve, confirm.
     #[command(subcommand)]
     Ticket(TicketCommand),
@@ -784,7 +787,8 @@ pub enum BackupCommand {
     #[command(subcommand)]
     Plan(BackupPlanCommand),
     /// Per host and plan: the last good backup and its age, the last run, restore test and
-    /// check. Exits 1 when a plan's last good backup is older than 2 days, or it has none.
+    /// check, and each host's worst finding. Exits 1 when a host has a critical finding (no
+    /// good backup past the server's critical bound, a failed check or restore test).
     Status {
         /// Only this client's hosts (id).
         #[arg(long)]
@@ -799,6 +803,41 @@ pub enum BackupCommand {
         /// How many, newest first.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Restore files, or a whole snapshot, of a host's plan through its agent (staff), and wait
+    /// for the result. Into a directory it needs `backups` in the client's contract; into `/`
+    /// (over the live files) an authorization like any destructive job, and the agent's
+    /// `allow_restore_in_place`. With no --path it is the full-restore drill.
+    #[command(
+        after_help = "Examples:\n  tend backup restore --host web1 --plan nightly --path /etc/nginx --target /var/tmp/nginx\n  \
+        tend backup restore --host web1 --plan nightly --target /var/tmp/drill-2026-11   # the drill\n  \
+        tend backup restore --host web1 --plan nightly --path /etc/hosts --target / --ticket 42"
+    )]
+    Restore {
+        /// Host id or hostname.
+        #[arg(long)]
+        host: String,
+        /// The backup plan whose snapshot to restore.
+        #[arg(long)]
+        plan: String,
+        /// `latest` or a snapshot id.
+        #[arg(long, default_value = "latest")]
+        snapshot: String,
+        /// An absolute path in the snapshot; repeat for more; none: the whole snapshot.
+        #[arg(long = "path", value_name = "PATH")]
+        paths: Vec<String>,
+        /// Absolute directory on the host to restore into (a path P lands at TARGET/P); `/`:
+        /// in place.
+        #[arg(long)]
+        target: String,
+        /// The ticket the work is for (its authorization is tried first).
+        #[arg(long)]
+        ticket: Option<i64>,
+        /// Return once the job is queued instead of waiting for its result.
+        #[arg(long)]
+        no_wait: bool,
         #[command(flatten)]
         output: JsonFlag,
     },
@@ -925,4 +964,35 @@ pub enum AuditCommand {
         #[command(flatten)]
         output: JsonFlag,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PingCommand {
+    /// Add a check (staff) and print its ping URL, shown only this once.
+    #[command(after_help = "Example:\n  tend ping add --client acme nightly-dump --period 1d --grace 1h")]
+    Add {
+        /// Client id or name.
+        #[arg(long)]
+        client: String,
+        name: String,
+        /// How often the job succeeds (90s, 15m, 1h, 1d, 2w).
+        #[arg(long, value_parser = crate::commands::pings::parse_duration)]
+        period: i64,
+        /// Lateness tolerated, and how long a started run may last.
+        #[arg(long, value_parser = crate::commands::pings::parse_duration)]
+        grace: i64,
+        /// The host the job runs on (id or name).
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Checks with their status and last success.
+    List {
+        /// Client id or name.
+        #[arg(long)]
+        client: Option<String>,
+        #[command(flatten)]
+        output: JsonFlag,
+    },
+    /// Delete a check and its pings (staff).
+    Delete { id: i64 },
 }

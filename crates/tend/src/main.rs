@@ -41,7 +41,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         tokio::runtime::Builder::new_multi_thread().enable_all().build()?
     };
-    runtime.block_on(dispatch(cli))
+    let done = runtime.block_on(dispatch(cli));
+    // Work on blocking threads (a backup's restic run) must not keep a stopping agent alive
+    // until the service manager kills it: restic's lock left behind is cleared by the next run.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    done
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -94,6 +98,7 @@ async fn cli_command(command: Command) -> anyhow::Result<()> {
         Command::Patch(command) => commands::patching::patch(command).await,
         Command::Db(command) => commands::db::run(command).await,
         Command::Backup(command) => commands::backups::run(command).await,
+        Command::Ping(command) => commands::pings::run(command).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{}", tend_server::Config::example());
             Ok(())

@@ -20,6 +20,7 @@ pub mod events;
 mod parse;
 mod plans;
 mod restic;
+mod restore;
 mod restore_test;
 pub mod runner;
 mod schedule;
@@ -28,6 +29,7 @@ use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 pub use parse::Snapshot;
+pub use restore::restore;
 pub use restore_test::restore_test;
 use tend_proto::backups::{BackupEvent, BackupPlan, BackupRun, CheckRun, ForgetRun, bounded_errors};
 

@@ -157,7 +157,7 @@ fn hash(mut source: impl Read) -> std::io::Result<(u64, String)> {
 
 /// restic's `--include` takes patterns (`*`, `?`, `[…]`, `\` escapes): a file whose name
 /// holds one must still match only itself.
-fn escape_pattern(path: &str) -> String {
+pub(super) fn escape_pattern(path: &str) -> String {
     let mut escaped = String::with_capacity(path.len());
     for c in path.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '\\') {

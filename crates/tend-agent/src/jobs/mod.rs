@@ -3,7 +3,9 @@
 //!
 //! The server chooses only the kind of a job; the command that carries it out comes from this
 //! host's own configuration (`[jobs]`), and a free-form `script` runs only where that
-//! configuration allows scripts, whatever the server says. The server has already checked the
+//! configuration allows scripts, whatever the server says. Likewise a `restore` over the live
+//! files (target `/`) runs only with `[backup] allow_restore_in_place`; a restore reads the
+//! plan the backup runner keeps, never a repository or password from the job. The server has already checked the
 //! customer's authorization; the agent's refusals are its own.
 //!
 //! What every job run must do:
@@ -33,7 +35,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::config::JobsConfig;
+use crate::config::{BackupConfig, JobsConfig};
 use crate::run::{backoff, jitter};
 use crate::state::Identity;
 use crate::transport::describe;
@@ -46,14 +48,21 @@ const PIPE_GRACE: Duration = Duration::from_secs(2);
 
 /// Polls for jobs and runs them until `stop` turns true (or its sender is gone). Ends early
 /// only when the server refuses the agent's credential, which the reporting loop reports too.
-pub async fn run(config: JobsConfig, identity: Identity, state_dir: PathBuf, stop: watch::Receiver<bool>) {
-    run_telling(config, identity, state_dir, stop, Arc::new(Notify::new())).await;
+pub async fn run(
+    config: JobsConfig,
+    backup: BackupConfig,
+    identity: Identity,
+    state_dir: PathBuf,
+    stop: watch::Receiver<bool>,
+) {
+    run_telling(config, backup, identity, state_dir, stop, Arc::new(Notify::new())).await;
 }
 
 /// [`run`], notifying `packages_changed` after a job that may have changed the installed
 /// packages, so that the reporting loop collects them again at once.
 pub async fn run_telling(
     config: JobsConfig,
+    backup: BackupConfig,
     identity: Identity,
     state_dir: PathBuf,
     mut stop: watch::Receiver<bool>,
@@ -63,7 +72,7 @@ pub async fn run_telling(
         tracing::info!("jobs are disabled in this agent's configuration");
         return;
     }
-    let mut runner = match Runner::new(config, &identity, &state_dir) {
+    let mut runner = match Runner::new(config, backup, &identity, &state_dir) {
         Ok(runner) => Runner { packages_changed, ..runner },
         Err(e) => {
             tracing::error!(error = %e, "jobs cannot start; this agent will run none");
@@ -109,15 +118,21 @@ pub async fn run_telling(
 
 struct Runner {
     config: JobsConfig,
+    /// How restic runs on this host, for `restore` jobs.
+    backup: BackupConfig,
+    /// Where the backup runner keeps the plans a restore reads.
+    backup_dir: PathBuf,
     server: JobsClient,
     results: ResultStore,
     packages_changed: Arc<Notify>,
 }
 
 impl Runner {
-    fn new(config: JobsConfig, identity: &Identity, state_dir: &Path) -> Result<Runner, Error> {
+    fn new(config: JobsConfig, backup: BackupConfig, identity: &Identity, state_dir: &Path) -> Result<Runner, Error> {
         Ok(Runner {
             config,
+            backup,
+            backup_dir: state_dir.join("backup"),
             server: JobsClient::new(identity)?,
             results: ResultStore::open(&state_dir.join("jobs"))?,
             packages_changed: Arc::new(Notify::new()),
@@ -210,6 +225,20 @@ impl Runner {
                 // post-update health gate waits for the inventory collected after the job.
                 self.packages_changed.notify_one();
                 result
+            }
+            JobKind::Restore => {
+                let provisional = JobResult {
+                    output: "the agent stopped while restic restored; the restore may be incomplete".into(),
+                    ..JobResult::default()
+                };
+                self.results.save(job.id, &provisional)?;
+                let (config, dir, params) = (self.backup.clone(), self.backup_dir.clone(), job.params.clone());
+                tokio::task::spawn_blocking(move || crate::backup::restore(&config, &dir, &params))
+                    .await
+                    .unwrap_or_else(|e| JobResult {
+                        output: format!("the restore stopped: {e}"),
+                        ..JobResult::default()
+                    })
             }
         };
         result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -416,7 +445,7 @@ mod tests {
     fn runner(config: JobsConfig, dir: &Path) -> Runner {
         let identity =
             Identity { server_url: "http://127.0.0.1:9".into(), agent_id: 1, host_id: 1, credential: "c".into() };
-        Runner::new(config, &identity, dir).unwrap()
+        Runner::new(config, BackupConfig::default(), &identity, dir).unwrap()
     }
 
     fn job(kind: JobKind, params: serde_json::Value) -> AgentJob {
@@ -525,7 +554,8 @@ mod tests {
         let identity =
             Identity { server_url: "http://127.0.0.1:9".into(), agent_id: 1, host_id: 1, credential: "c".into() };
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(JobsConfig::default(), identity, dir.path().to_owned(), stopped));
+        let task =
+            tokio::spawn(run(JobsConfig::default(), BackupConfig::default(), identity, dir.path().to_owned(), stopped));
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!task.is_finished(), "keeps trying");
         stop.send(true).unwrap();

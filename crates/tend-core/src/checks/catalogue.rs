@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{CheckDefinition, CheckKind, CheckSettings};
+use crate::backups::FindingKind;
 
 pub(super) const CPU_USAGE: &str = "cpu_usage";
 pub(super) const MEMORY_USAGE: &str = "memory_usage";
@@ -44,6 +45,7 @@ pub fn default_checks() -> Vec<CheckDefinition> {
     let mut checks = resource_checks();
     checks.extend(hardware_checks());
     checks.extend(system_checks());
+    checks.extend(backup_checks());
     checks
 }
 
@@ -190,6 +192,70 @@ fn system_checks() -> Vec<CheckDefinition> {
     ]
 }
 
+/// One check per backup finding kind, named as the kind, the 3-2-1 posture's three included:
+/// alerts are keyed by check and target, and the posture findings share one target, so one
+/// check per kind lets each problem fire and resolve on its own. The thresholds are the
+/// server's `[backups]` policy; a finding is a problem at once, since the rules already wait
+/// out their graces.
+fn backup_checks() -> Vec<CheckDefinition> {
+    FindingKind::ALL
+        .into_iter()
+        .map(|kind| define(kind.as_str(), backup_description(kind), CheckKind::Backup, thresholds(None, None, 0)))
+        .collect()
+}
+
+fn backup_description(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::NeverBackedUp => {
+            "A backup plan has had no complete backup since it was made, for longer than a day plus the \
+             policy's grace (warning) or its critical age: the data has no copy at all."
+        }
+        FindingKind::BackupStale => {
+            "A plan's newest good backup is older than a day plus the policy's grace (warning) or its critical \
+             age: look at the plan's last runs (`tend backup events`)."
+        }
+        FindingKind::BackupFailed => {
+            "A plan's newest backup failed, or made an incomplete snapshot because files could not be read \
+             (warning); several failures in a row are critical."
+        }
+        FindingKind::CheckFailed => {
+            "The newest `restic check` of a plan's repository found damage: critical, the backups may not \
+             restore; repair the repository."
+        }
+        FindingKind::CheckOverdue => {
+            "A plan's repository was not checked within the plan's `check_every_days` plus the policy's grace \
+             (warning): is the agent running its schedule?"
+        }
+        FindingKind::RetentionNotApplied => {
+            "Good backups pile up without a successful `restic forget`: the repository only grows (warning)."
+        }
+        FindingKind::SizeAnomaly => {
+            "A plan's newest backup added or read far more or far less than its recent median (warning): \
+             ransomware or a runaway dump when it grows, a missing mount when it shrinks."
+        }
+        FindingKind::RestoreTestFailed => {
+            "A plan's newest restore test failed to restore or verify the sampled files: critical, the \
+             backups may not restore."
+        }
+        FindingKind::RestoreTestOverdue => {
+            "No restore test within the plan's `restore_test_every_days` plus the policy's grace, or none yet \
+             some days after the first snapshot (warning)."
+        }
+        FindingKind::TooFewCopies => {
+            "3-2-1: fewer current copies of the host's data, the live data included, than the policy wants \
+             (warning); the summary says what to fix."
+        }
+        FindingKind::TooFewRepositories => {
+            "3-2-1: fewer backup repositories, or repositories at fewer distinct locations, than the policy \
+             wants (warning)."
+        }
+        FindingKind::NoOffSiteCopy => {
+            "3-2-1: no repository off the site holds a current backup (warning): a fire or theft takes the \
+             backups with the host."
+        }
+    }
+}
+
 fn define(name: &'static str, description: &'static str, kind: CheckKind, defaults: CheckSettings) -> CheckDefinition {
     CheckDefinition { name, description, kind, defaults }
 }
@@ -266,9 +332,10 @@ mod tests {
             OS_END_OF_LIFE,
             DISK_FULL_FORECAST,
         ];
+        let backups = FindingKind::ALL.map(FindingKind::as_str);
         let checks = default_checks();
         let names: Vec<&str> = checks.iter().map(|check| check.name).collect();
-        assert_eq!(names, expected);
+        assert_eq!(names, [&expected[..], &backups[..]].concat());
         assert!(checks.iter().all(|check| check.defaults.enabled && !check.description.is_empty()));
     }
 
@@ -291,6 +358,22 @@ mod tests {
             let (Some(warning), Some(critical)) = (check.defaults.warning, check.defaults.critical) else { continue };
             let ordered = if lower_is_worse.contains(&check.name) { critical < warning } else { critical > warning };
             assert!(ordered, "{}: warning {warning}, critical {critical}", check.name);
+        }
+    }
+
+    #[test]
+    fn backup_checks_are_problems_at_once_without_thresholds() {
+        let backups: Vec<CheckDefinition> =
+            default_checks().into_iter().filter(|check| check.kind == CheckKind::Backup).collect();
+        assert_eq!(backups.len(), FindingKind::ALL.len());
+        for check in backups {
+            let defaults = &check.defaults;
+            assert_eq!(
+                (defaults.warning, defaults.critical, defaults.pending_for_secs),
+                (None, None, 0),
+                "{}",
+                check.name
+            );
         }
     }
 

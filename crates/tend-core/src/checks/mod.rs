@@ -53,6 +53,9 @@ pub enum CheckKind {
     Heartbeat,
     /// A trend over the stored series, judged by [`forecast_finding`].
     Forecast,
+    /// Judged from the host's backup runs by [`crate::backups`]; its thresholds are the server's
+    /// backup policy, not the check's settings.
+    Backup,
 }
 
 /// The settings of one check for one host.

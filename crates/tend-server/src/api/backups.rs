@@ -5,15 +5,20 @@
 //! logged or audited: the API says `has_password`, and only the host's own agent gets it back
 //! (`crate::agent_api`). The rules of a good plan are `BackupPlan::validate`'s.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
+use tend_core::backups::{BackupFinding, POSTURE_TARGET};
 use tend_proto::api::Problem;
 use tend_proto::backup_api::{
-    BackupEventEntry, BackupOverviewEntry, BackupPlanEntry, BackupPlanSettings, LastRun, SetBackupPlan,
+    BackupEventEntry, BackupFindingEntry, BackupOverviewEntry, BackupPlanEntry, BackupPlanSettings, LastRun,
+    SetBackupPlan,
 };
 use tend_proto::backups::{BackupEvent, BackupPlan, Secret};
 use tend_store::{AuditEntry, BackupEventRow, BackupOverviewRow, BackupPlanRow};
@@ -25,6 +30,8 @@ use super::convert::timestamp_text;
 use super::patching::require_staff;
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::monitor::backups::{evaluate_host, host_findings};
+use crate::monitor::evaluate::severity_text;
 use crate::vault::{Binding, MAX_SECRET_BYTES};
 use crate::{AppState, Error};
 
@@ -53,7 +60,7 @@ pub(crate) fn opened_plan(state: &AppState, row: &BackupPlanRow) -> Result<Backu
 }
 
 /// A stored plan's body, with the empty password it is stored with.
-fn stored_plan(row: &BackupPlanRow) -> Result<BackupPlan, Error> {
+pub(crate) fn stored_plan(row: &BackupPlanRow) -> Result<BackupPlan, Error> {
     serde_json::from_str(&row.body)
         .map_err(|e| Error::Internal(format!("backup plan {} of host {}: {e}", row.name, row.host_id)))
 }
@@ -133,6 +140,7 @@ async fn set_plan(
     let detail = format!("backup plan '{}': paths {}, daily at {}", stored.name, plan.paths.join(" "), plan.schedule);
     audit(&state, &caller, &stored, "backup_plan.set", detail).await?;
     tracing::info!(user = %caller.user.username, host = host_id, plan = %stored.name, "backup plan set");
+    judge_backups(&state, host_id, now).await;
     let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(entry(&stored)?)).into_response())
 }
@@ -150,7 +158,17 @@ async fn delete_plan(
     let removed = state.store.delete_backup_plan(caller.scope(), host_id, &name).await?;
     audit(&state, &caller, &removed, "backup_plan.delete", format!("backup plan '{}' deleted", removed.name)).await?;
     tracing::info!(user = %caller.user.username, host = host_id, plan = %removed.name, "backup plan deleted");
+    judge_backups(&state, host_id, Timestamp::now()).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A changed plan changes the posture, and a deleted one's alerts have nothing left to fire
+/// about (the timer only visits hosts with plans): judged now. The plan is stored whatever
+/// judging does.
+async fn judge_backups(state: &AppState, host_id: i64, now: Timestamp) {
+    if let Err(e) = evaluate_host(state, host_id, now).await {
+        tracing::error!(host = host_id, error = %e, "judging backups after a plan change failed");
+    }
 }
 
 async fn audit(
@@ -193,7 +211,7 @@ fn event_entry(row: &BackupEventRow) -> Result<BackupEventEntry, Error> {
     })
 }
 
-fn event_body(row: &BackupEventRow) -> Result<BackupEvent, Error> {
+pub(crate) fn event_body(row: &BackupEventRow) -> Result<BackupEvent, Error> {
     serde_json::from_str(&row.body).map_err(|e| Error::Internal(format!("backup event {}: {e}", row.id)))
 }
 
@@ -224,7 +242,25 @@ fn last_run(row: &BackupEventRow) -> LastRun {
     LastRun { at: timestamp_text(row.started_at), ok: row.ok }
 }
 
-fn overview_entry(row: &BackupOverviewRow, now: Timestamp) -> Result<BackupOverviewEntry, Error> {
+/// The findings of `row`'s plan and its host's posture among the host's findings.
+fn findings_of(row: &BackupOverviewRow, host_findings: &[BackupFinding]) -> Vec<BackupFindingEntry> {
+    host_findings
+        .iter()
+        .filter(|f| f.target == POSTURE_TARGET || row.plan.as_deref() == Some(f.target.as_str()))
+        .map(|f| BackupFindingEntry {
+            kind: f.kind.as_str().to_owned(),
+            level: severity_text(f.level),
+            target: f.target.clone(),
+            summary: f.summary.clone(),
+        })
+        .collect()
+}
+
+fn overview_entry(
+    row: &BackupOverviewRow,
+    host_findings: &[BackupFinding],
+    now: Timestamp,
+) -> Result<BackupOverviewEntry, Error> {
     let good = row.last_good_backup.as_ref();
     let last_good_backup = match good.map(event_body).transpose()? {
         Some(BackupEvent::Backup(run)) => Some(run),
@@ -242,12 +278,13 @@ fn overview_entry(row: &BackupOverviewRow, now: Timestamp) -> Result<BackupOverv
         last_backup: row.last_backup.as_ref().map(last_run),
         last_restore_test: row.last_restore_test.as_ref().map(last_run),
         last_check: row.last_check.as_ref().map(last_run),
+        findings: findings_of(row, host_findings),
     })
 }
 
 /// Every host the caller sees, per backup plan: the last good backup and its age, whether the
-/// last run succeeded, the last restore test and check. Hosts without plans appear once, with
-/// no plan.
+/// last run succeeded, the last restore test and check, and what the backup checks find wrong.
+/// Hosts without plans appear once, with no plan.
 #[utoipa::path(get, path = "/api/v1/backups/overview", tag = "backups", security(("token" = [])),
     params(OverviewQuery), responses((status = 200, body = Vec<BackupOverviewEntry>)))]
 async fn overview(
@@ -257,5 +294,16 @@ async fn overview(
 ) -> Result<Json<Vec<BackupOverviewEntry>>, Error> {
     let rows = state.store.backup_overview(caller.scope(), query.client).await?;
     let now = Timestamp::now();
-    Ok(Json(rows.iter().map(|row| overview_entry(row, now)).collect::<Result<_, _>>()?))
+    // Judged as the alerts are, by the same function: two reads per host with plans.
+    let mut findings: HashMap<i64, Vec<BackupFinding>> = HashMap::new();
+    for row in rows.iter().filter(|row| row.plan.is_some()) {
+        if let Entry::Vacant(entry) = findings.entry(row.host_id) {
+            entry.insert(host_findings(&state, row.host_id, now).await?);
+        }
+    }
+    let entries = rows.iter().map(|row| {
+        let host_findings = findings.get(&row.host_id).map_or(&[][..], Vec::as_slice);
+        overview_entry(row, host_findings, now)
+    });
+    Ok(Json(entries.collect::<Result<_, _>>()?))
 }

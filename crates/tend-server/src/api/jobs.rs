@@ -19,7 +19,7 @@ use super::created;
 use crate::auth::Caller;
 use crate::error::{problem, problem_response};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::jobs::{JobAudit, Wakeups, audit, authorize_job, decision_ticket, stored_kind, stored_result};
+use crate::jobs::{JobAudit, Wakeups, audit, authorize_job_with, decision_ticket, stored_kind, stored_result};
 use crate::{AppState, Error};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -79,7 +79,7 @@ async fn create_job(
         }
     }
     let now = Timestamp::now();
-    let decision = authorize_job(&state, &host, new.kind, new.ticket_id, now).await?;
+    let decision = authorize_job_with(&state, &host, new.kind, &params, new.ticket_id, now).await?;
     let ticket_id = decision_ticket(&decision, new.ticket_id);
     let entry = |outcome, detail| JobAudit {
         at: now,

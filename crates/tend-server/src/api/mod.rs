@@ -13,6 +13,7 @@ mod jobs;
 mod monitoring;
 mod patch_policy;
 mod patching;
+pub(crate) mod pings;
 mod probes;
 mod rollouts;
 mod session;
@@ -78,6 +79,7 @@ pub fn router(max_report_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(alerts::routes())
         .merge(monitoring::routes())
         .merge(probes::routes())
+        .merge(pings::routes())
         .merge(tickets::routes())
         .merge(vault::routes())
         .merge(jobs::routes())

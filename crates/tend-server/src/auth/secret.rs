@@ -15,6 +15,8 @@ pub enum Secret {
     ApiToken,
     AgentCredential,
     EnrollmentToken,
+    /// The secret in a heartbeat check's ping URL.
+    PingToken,
     Session,
     Csrf,
 }
@@ -25,6 +27,7 @@ impl Secret {
             Secret::ApiToken => "tnd_u_",
             Secret::AgentCredential => "tnd_a_",
             Secret::EnrollmentToken => "tnd_e_",
+            Secret::PingToken => "tnd_p_",
             Secret::Session | Secret::Csrf => "",
         }
     }

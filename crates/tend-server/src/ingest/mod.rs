@@ -30,6 +30,8 @@ const MAX_BACKUP_EVENT_BYTES: usize = 32 * 1024;
 
 pub async fn ingest(state: &AppState, agent: &AgentIdentity, batch: ReportBatch) -> Result<IngestOutcome, Error> {
     let newest = batch.reports.iter().max_by_key(|r| r.seq).map(|r| (r.seq, r.sections.clone()));
+    // Backup events may ride in any report of the batch, not only the newest.
+    let carries_backups = batch.reports.iter().any(|r| !r.sections.backups.is_empty());
     let reports = convert_batch(batch)?;
     // Only the disk and RAID checks compare with the previous inventory (sectors growing,
     // resync stuck): read it, before this batch replaces it, only when they will run.
@@ -47,6 +49,12 @@ pub async fn ingest(state: &AppState, agent: &AgentIdentity, batch: ReportBatch)
         && let Err(e) = evaluate(state, agent, &sections, &previous).await
     {
         tracing::error!(host_id = agent.host_id, seq, error = %e, "evaluating a report failed");
+    }
+    if carries_backups
+        && outcome.stored > 0
+        && let Err(e) = crate::monitor::backups::evaluate_host(state, agent.host_id, Timestamp::now()).await
+    {
+        tracing::error!(host_id = agent.host_id, error = %e, "judging backups after a report failed");
     }
     Ok(outcome)
 }

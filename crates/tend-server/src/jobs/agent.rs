@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{JobAudit, QUEUED, STOPPING, audit, authorize_job, decision_ticket, stored_kind};
+use super::{JobAudit, QUEUED, STOPPING, audit, authorize_job_with, decision_ticket, stored_kind};
 use crate::auth::Agent;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{AppState, Error};
@@ -112,9 +112,10 @@ async fn hand_out(
         Some(host) => host,
         None => host.insert(state.store.host(Scope::System, agent.host_id).await?),
     };
-    let decision = authorize_job(state, host, kind, job.ticket_id, now).await?;
+    let handed = agent_job(job)?;
+    let decision = authorize_job_with(state, host, kind, &handed.params, job.ticket_id, now).await?;
     let refusal = match &decision {
-        Ok(_) => return Ok(Some(agent_job(job)?)),
+        Ok(_) => return Ok(Some(handed)),
         Err(refusal) => refusal.to_string(),
     };
     tracing::info!(job_id = job.id, host_id = host.id, %refusal, "a job's authorization lapsed before it ran");

@@ -20,6 +20,13 @@
 //! updates' schedule (maintenance windows, rings) is the patching module's business, not the
 //! gate's.
 //!
+//! A `restore` is gated by where it writes. Into another directory it changes no live file: it
+//! is the backup service the customer bought, so the contract must include `backups`. In place
+//! (target `/`, where restic puts every file back over the live one) it is a destructive job,
+//! authorized like a script. Its parameters decide, so the gate reads them; parameters that
+//! cannot be read count as in place (fails closed). The agent in addition refuses a restore in
+//! place unless its own configuration allows it.
+//!
 //! Must not: talk to a host (agents call in), or decide which actions a grant permits (core's).
 
 pub(crate) mod agent;
@@ -32,31 +39,39 @@ use tend_core::desk::{GatedAction, Grant, GrantSource, Refusal, TimeLimit, autho
 use tend_core::maintenance::{self, WindowSchedule};
 use tend_proto::desk::TicketForm;
 use tend_proto::jobs::{
-    ApplyUpdatesParams, AuthorizedAction, JobKind, JobResult, MAX_SCRIPT_BYTES, RecurringWindow, StandingAuthorization,
+    ApplyUpdatesParams, AuthorizedAction, JobKind, JobResult, MAX_SCRIPT_BYTES, RecurringWindow, RestoreParams,
+    StandingAuthorization,
 };
 use tend_store::{AuditEntry, HostRow, JobRow, Scope, TicketRow};
 use tokio::sync::Notify;
 
 use crate::{AppState, Error};
 
-/// The domain's action for a job kind (see the module documentation); none for kinds that a
+/// The domain's action for a job (see the module documentation); none for jobs that a
 /// contracted service allows instead.
-pub fn gated_action(kind: JobKind) -> Option<GatedAction> {
+pub fn gated_action(kind: JobKind, params: &serde_json::Value) -> Option<GatedAction> {
     match kind {
         JobKind::Reboot => Some(GatedAction::Reboot),
         JobKind::Shutdown => Some(GatedAction::Shutdown),
         JobKind::PowerCycle => Some(GatedAction::PowerCycle),
         JobKind::Script => Some(GatedAction::DestructiveJob),
+        JobKind::Restore => restores_in_place(params).then_some(GatedAction::DestructiveJob),
         JobKind::ApplyUpdates => None,
     }
 }
 
-/// The contract's service that allows a kind which is no gated action.
-pub fn contracted_service(kind: JobKind) -> Option<&'static str> {
+/// The contract's service that allows a job which is no gated action.
+pub fn contracted_service(kind: JobKind, params: &serde_json::Value) -> Option<&'static str> {
     match kind {
         JobKind::ApplyUpdates => Some("patching"),
+        JobKind::Restore => (!restores_in_place(params)).then_some("backups"),
         JobKind::Reboot | JobKind::Shutdown | JobKind::PowerCycle | JobKind::Script => None,
     }
+}
+
+/// Whether a restore's parameters write over the live files; unreadable ones do, for the gate.
+fn restores_in_place(params: &serde_json::Value) -> bool {
+    RestoreParams::from_value(params).ok().is_none_or(|read| read.restores_in_place())
 }
 
 /// What allowed a job.
@@ -215,7 +230,8 @@ pub async fn grants_for_host(
     Ok(grants)
 }
 
-/// Whether `kind` may run on `host` at `at`: what allows it, or the refusal to show.
+/// Whether a job of `kind` whose parameters do not matter to the gate (a power action) may run
+/// on `host` at `at`; see [`authorize_job_with`].
 pub async fn authorize_job(
     state: &AppState,
     host: &HostRow,
@@ -223,7 +239,20 @@ pub async fn authorize_job(
     ticket_id: Option<i64>,
     at: Timestamp,
 ) -> Result<Result<Allowance, JobRefusal>, Error> {
-    if let Some(service) = contracted_service(kind) {
+    authorize_job_with(state, host, kind, &serde_json::Value::Null, ticket_id, at).await
+}
+
+/// Whether a job of `kind` with `params` may run on `host` at `at`: what allows it, or the
+/// refusal to show.
+pub async fn authorize_job_with(
+    state: &AppState,
+    host: &HostRow,
+    kind: JobKind,
+    params: &serde_json::Value,
+    ticket_id: Option<i64>,
+    at: Timestamp,
+) -> Result<Result<Allowance, JobRefusal>, Error> {
+    if let Some(service) = contracted_service(kind, params) {
         let contract = crate::desk::contract::of_client(state, host.client_id).await?;
         return Ok(if contract.includes(service) {
             Ok(Allowance::Contract { service })
@@ -231,7 +260,7 @@ pub async fn authorize_job(
             Err(JobRefusal::NotContracted { service })
         });
     }
-    let Some(action) = gated_action(kind) else {
+    let Some(action) = gated_action(kind, params) else {
         return Err(Error::Internal(format!("job kind {} has neither a gated action nor a service", kind.as_str())));
     };
     let grants = grants_for_host(state, host.client_id, host.id, ticket_id).await?;
@@ -290,17 +319,17 @@ pub async fn audit(state: &AppState, entry: JobAudit<'_>) -> Result<(), Error> {
 }
 
 /// Checks a job's parameters and returns them as stored: none for power actions, a non-empty
-/// `script` of bounded size for scripts.
+/// `script` of bounded size for scripts, the typed parameters of `apply_updates` and `restore`.
 pub fn validate_params(kind: JobKind, params: &serde_json::Value) -> Result<serde_json::Value, Error> {
     let object = match params {
         serde_json::Value::Null => serde_json::Map::new(),
         serde_json::Value::Object(object) => object.clone(),
         _ => return Err(Error::invalid_field("params", "expected an object")),
     };
-    if kind == JobKind::ApplyUpdates {
-        let params = ApplyUpdatesParams::from_value(&serde_json::Value::Object(object))
-            .map_err(|e| Error::invalid_field("params", e))?;
-        return serde_json::to_value(params).map_err(|e| Error::Internal(e.to_string()));
+    match kind {
+        JobKind::ApplyUpdates => return typed(ApplyUpdatesParams::from_value(&serde_json::Value::Object(object))),
+        JobKind::Restore => return typed(RestoreParams::from_value(&serde_json::Value::Object(object))),
+        _ => {}
     }
     let allowed: &[&str] = match kind {
         JobKind::Script => &["script"],
@@ -319,6 +348,12 @@ pub fn validate_params(kind: JobKind, params: &serde_json::Value) -> Result<serd
         }
     }
     Ok(serde_json::Value::Object(object))
+}
+
+/// Typed parameters as stored, with their defaults written out; or why they were refused.
+fn typed<T: serde::Serialize>(read: Result<T, String>) -> Result<serde_json::Value, Error> {
+    let read = read.map_err(|e| Error::invalid_field("params", e))?;
+    serde_json::to_value(read).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// The kind of a stored job.
@@ -376,14 +411,23 @@ mod tests {
             (JobKind::PowerCycle, GatedAction::PowerCycle),
             (JobKind::Script, GatedAction::DestructiveJob),
         ];
+        let none = &serde_json::Value::Null;
         for (kind, action) in table {
-            assert_eq!(gated_action(kind), Some(action), "{kind:?}");
-            assert_eq!(contracted_service(kind), None, "{kind:?}");
+            assert_eq!(gated_action(kind, none), Some(action), "{kind:?}");
+            assert_eq!(contracted_service(kind, none), None, "{kind:?}");
         }
-        assert_eq!(gated_action(JobKind::ApplyUpdates), None, "not a power action");
-        assert_eq!(contracted_service(JobKind::ApplyUpdates), Some("patching"));
-        for kind in JobKind::ALL {
-            assert!(gated_action(kind).is_some() != contracted_service(kind).is_some(), "{kind:?}: exactly one gate");
+        assert_eq!(gated_action(JobKind::ApplyUpdates, none), None, "not a power action");
+        assert_eq!(contracted_service(JobKind::ApplyUpdates, none), Some("patching"));
+        let aside = serde_json::json!({"plan": "nightly", "target": "/var/tmp/drill"});
+        let in_place = serde_json::json!({"plan": "nightly", "paths": ["/etc/hosts"], "target": "/"});
+        assert_eq!(contracted_service(JobKind::Restore, &aside), Some("backups"));
+        assert_eq!(gated_action(JobKind::Restore, &in_place), Some(GatedAction::DestructiveJob));
+        assert_eq!(gated_action(JobKind::Restore, none), Some(GatedAction::DestructiveJob), "unreadable: fails closed");
+        for params in [none, &aside, &in_place] {
+            for kind in JobKind::ALL {
+                let gates = (gated_action(kind, params).is_some(), contracted_service(kind, params).is_some());
+                assert!(gates.0 != gates.1, "{kind:?} {params}: exactly one gate");
+            }
         }
     }
 
@@ -458,6 +502,9 @@ mod tests {
         assert_eq!(apply, serde_json::json!({"packages": ["openssl"], "security_only": false, "refresh": true}));
         assert!(validate_params(JobKind::ApplyUpdates, &serde_json::json!({"packages": ["rm -rf"]})).is_err());
         assert!(validate_params(JobKind::ApplyUpdates, &serde_json::json!({"script": "x"})).is_err());
+        let restore = validate_params(JobKind::Restore, &serde_json::json!({"plan": "p", "target": "/tmp/r"})).unwrap();
+        assert_eq!(restore, serde_json::json!({"plan": "p", "snapshot": "latest", "paths": [], "target": "/tmp/r"}));
+        assert!(validate_params(JobKind::Restore, &serde_json::json!({"plan": "p", "target": "/tmp/../r"})).is_err());
     }
 
     #[test]

@@ -109,13 +109,6 @@ pub async fn probe(
         site_id: probe.site_id,
         name: probe.name.clone(),
     };
-    let key = subject.key("probe", &probe.name);
-    let alerts: Vec<AlertRow> = match state.store.alert_by_key(&key).await? {
-        Some(row) => vec![row],
-        None => Vec::new(),
-    };
-    let settings = CheckSettings { enabled: true, pending_for_secs: u64::from(probe.pending_for_secs), ..disabled() };
-    let by_name = BTreeMap::from([("probe", settings)]);
     let finding = Finding {
         check: "probe".into(),
         target: probe.name.clone(),
@@ -123,7 +116,27 @@ pub async fn probe(
         summary: outcome.summary.clone(),
         evidence: serde_json::to_value(outcome).unwrap_or_default(),
     };
-    apply(state, &subject, &by_name, &alerts, vec![finding], now).await
+    own_check(state, &subject, finding, u64::from(probe.pending_for_secs), now).await
+}
+
+/// A finding of a check that carries its own settings (a probe, a heartbeat ping check) rather
+/// than the catalogue's: always enabled, pending for `pending_for_secs`, on its own alert.
+pub async fn own_check(
+    state: &AppState,
+    subject: &Subject,
+    finding: Finding,
+    pending_for_secs: u64,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let key = subject.key(&finding.check, &finding.target);
+    let alerts: Vec<AlertRow> = match state.store.alert_by_key(&key).await? {
+        Some(row) => vec![row],
+        None => Vec::new(),
+    };
+    let check = finding.check.clone();
+    let settings = CheckSettings { enabled: true, pending_for_secs, ..disabled() };
+    let by_name = BTreeMap::from([(check.as_str(), settings)]);
+    apply(state, subject, &by_name, &alerts, vec![finding], now).await
 }
 
 pub(super) fn metric_findings(

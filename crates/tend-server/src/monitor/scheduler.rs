@@ -1,5 +1,5 @@
 //! The server's background work: heartbeat evaluation, synthetic probes, reminders and
-//! escalation, maintenance notices, disk-full forecasts, notification delivery.
+//! escalation, maintenance notices, disk-full forecasts, backups, notification delivery.
 //!
 //! On SQLite one process does it all. Several instances on PostgreSQL each run it today; the
 //! lease-based sharing of this work is the scale issue's.
@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use tokio::sync::watch;
 
 use super::notify;
-use super::{escalation, evaluate, forecast, heartbeat, notices};
+use super::{backups, escalation, evaluate, forecast, heartbeat, notices, pings};
 use crate::{AppState, Error};
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
@@ -24,6 +24,11 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 const NOTICES_EVERY: Duration = Duration::from_secs(15);
 /// A disk-full forecast looks days ahead over hours of history.
 const FORECAST_EVERY: Duration = Duration::from_secs(3600);
+/// Backups are judged after each report that carries their events; this pass catches what
+/// only the clock changes (stale, overdue), whose bounds are hours.
+const BACKUPS_EVERY: Duration = Duration::from_secs(300);
+/// Heartbeat pings are judged as they arrive; this pass finds the silent ones late.
+const PINGS_EVERY: Duration = Duration::from_secs(30);
 /// How often due probes are looked for: a probe starts at most this late.
 const PROBE_POLL: Duration = Duration::from_millis(250);
 /// Probes running at once in this instance.
@@ -49,6 +54,10 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     notices.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut forecasts = tokio::time::interval(FORECAST_EVERY);
     forecasts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut backups = tokio::time::interval(BACKUPS_EVERY);
+    backups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ping_checks = tokio::time::interval(PINGS_EVERY);
+    ping_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut rollouts = tokio::time::interval(ROLLOUTS_EVERY);
     rollouts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let advisory_refresh_every = Duration::from_secs(u64::from(state.config.patching.refresh_hours.max(1)) * 3600);
@@ -88,6 +97,16 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 // Hourly: well within the security promise, after the advisories a refresh added.
                 if let Err(e) = crate::patching::auto::run(&state, Timestamp::now()).await {
                     tracing::error!(error = %e, "automatic security rollouts failed");
+                }
+            }
+            _ = backups.tick() => {
+                if let Err(e) = backups::evaluate_all(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "judging backups failed");
+                }
+            }
+            _ = ping_checks.tick() => {
+                if let Err(e) = pings::evaluate_all(&state, Timestamp::now()).await {
+                    tracing::error!(error = %e, "judging ping checks failed");
                 }
             }
             _ = rollouts.tick() => {

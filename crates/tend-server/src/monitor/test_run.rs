@@ -11,7 +11,7 @@ use tend_core::heartbeat::HostStatus;
 use tend_proto::agent::{Sample, Sections};
 use tend_store::{HostRow, Scope};
 
-use super::{evaluate, forecast, heartbeat, settings};
+use super::{backups, evaluate, forecast, heartbeat, settings};
 use crate::{AppState, Error};
 
 /// What a test run found, and how long it took.
@@ -37,6 +37,7 @@ pub async fn run(state: &AppState, host: &HostRow, check: &str, now: Timestamp) 
         CheckKind::Forecast => forecast::findings(state, host.id, &settings, now).await?,
         CheckKind::Heartbeat => heartbeat_now(host, now).await,
         CheckKind::State => state_check(state, host, check, settings, now).await?,
+        CheckKind::Backup => backups::findings_of_check(state, host.id, check, now).await?,
     };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(TestRun { findings, duration_ms })

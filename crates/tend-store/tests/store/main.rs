@@ -10,6 +10,7 @@ mod jobs;
 mod patch_policies;
 mod patch_summaries;
 mod patching;
+mod pings;
 mod probes;
 mod rollouts;
 mod schema;

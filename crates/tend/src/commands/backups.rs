@@ -1,21 +1,22 @@
-//! `tend backup plan set|list|delete`, `tend backup status` and `tend backup events`.
+//! `tend backup plan set|list|delete`, `tend backup status`, `tend backup events` and
+//! `tend backup restore`.
 //!
 //! The repository password comes from a file, never the command line (visible to every user of
 //! the machine and kept in shell history), and is never printed.
 
 use anyhow::{Context, bail};
+use std::collections::HashMap;
+
 use tend_proto::backup_api::{
-    BackupEventEntry, BackupOverviewEntry, BackupPlanEntry, BackupPlanSettings, SetBackupPlan,
+    BackupEventEntry, BackupFindingEntry, BackupOverviewEntry, BackupPlanEntry, BackupPlanSettings, SetBackupPlan,
 };
 use tend_proto::backups::{BackupEvent, Retention, Secret};
+use tend_proto::jobs::{Job, JobKind, JobStatus, NewJob, RestoreParams};
 
 use super::hosts::resolve_host;
 use crate::cli::{BackupCommand, BackupPlanCommand, BackupPlanSetArgs};
 use crate::client::Api;
 use crate::output::{Table, json, or_dash};
-
-/// A plan whose last good backup is older than this fails `tend backup status`.
-const STALE_AFTER_SECS: i64 = 2 * 86_400;
 
 pub async fn run(command: BackupCommand) -> anyhow::Result<()> {
     let api = Api::logged_in()?;
@@ -29,13 +30,18 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<()> {
             } else {
                 print_overview(&overview);
             }
-            let stale: Vec<String> = overview
+            // The server's backup rules decide (their thresholds are its `[backups]` policy);
+            // a critical finding (backups stale past the critical bound, a failed check or
+            // restore test) fails the command.
+            let mut critical: Vec<String> = overview
                 .iter()
-                .filter(|e| e.plan.is_some() && e.last_good_backup_age_secs.is_none_or(|age| age > STALE_AFTER_SECS))
-                .map(|e| format!("{}/{}", e.hostname, e.plan.as_deref().unwrap_or_default()))
+                .flat_map(|e| e.findings.iter().map(move |f| (e, f)))
+                .filter(|(_, f)| f.level == "critical")
+                .map(|(e, f)| format!("{}: {} ({})", e.hostname, f.kind, f.target))
                 .collect();
-            if !stale.is_empty() {
-                bail!("no good backup within 2 days: {}", stale.join(", "));
+            critical.dedup();
+            if !critical.is_empty() {
+                bail!("critical backup findings: {}", critical.join(", "));
             }
             Ok(())
         }
@@ -61,6 +67,50 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<()> {
             print!("{}", table.render());
             Ok(())
         }
+        BackupCommand::Restore { host, plan, snapshot, paths, target, ticket, no_wait, output } => {
+            let host_id = resolve_host(&api, &host).await?;
+            let params = RestoreParams { plan, snapshot, paths, target };
+            // Checked here too, so that a typo is told before anything is asked of the server.
+            params.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let new = NewJob { kind: JobKind::Restore, ticket_id: ticket, params: serde_json::to_value(&params)? };
+            let job: Job = api.post(&format!("/api/v1/hosts/{host_id}/jobs"), &new).await?;
+            if no_wait {
+                if output.json {
+                    return json(&job);
+                }
+                println!("Restore job {} queued on host {host_id}. Follow it with `tend job show {}`.", job.id, job.id);
+                return Ok(());
+            }
+            if !output.json {
+                eprintln!(
+                    "Restore job {} queued on host {host_id}; waiting for its result (Ctrl-C stops waiting, not the restore).",
+                    job.id
+                );
+            }
+            let job = finished_job(&api, job.id).await?;
+            let result = job.result.clone().unwrap_or_default();
+            if output.json {
+                json(&job)?;
+            } else {
+                println!("{}", result.output.trim_end());
+            }
+            if job.status != JobStatus::Succeeded {
+                bail!("restore job {} {}", job.id, job.status.as_str());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Polls a job until it has ended; its agent picks it up within seconds, but a restore takes
+/// as long as restic needs, so there is no deadline here.
+async fn finished_job(api: &Api, id: i64) -> anyhow::Result<Job> {
+    loop {
+        let job: Job = api.get(&format!("/api/v1/jobs/{id}")).await?;
+        if job.status.is_finished() {
+            return Ok(job);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 
@@ -143,10 +193,38 @@ fn read_password(path: &std::path::Path) -> anyhow::Result<Secret> {
     Ok(Secret::new(text))
 }
 
-fn print_overview(overview: &[BackupOverviewEntry]) {
-    let mut table =
-        Table::new(&["CLIENT", "HOST", "PLAN", "LAST GOOD BACKUP", "AGE", "LAST RUN", "RESTORE TEST", "CHECK"]);
+/// The worst finding of each host, over all its rows: critical before warning, the first one
+/// of a level as the server ordered them.
+fn worst_per_host(overview: &[BackupOverviewEntry]) -> HashMap<i64, &BackupFindingEntry> {
+    let rank = |finding: &BackupFindingEntry| u8::from(finding.level == "critical");
+    let mut worst: HashMap<i64, &BackupFindingEntry> = HashMap::new();
     for e in overview {
+        for finding in &e.findings {
+            let known = worst.entry(e.host_id).or_insert(finding);
+            if rank(finding) > rank(known) {
+                *known = finding;
+            }
+        }
+    }
+    worst
+}
+
+fn print_overview(overview: &[BackupOverviewEntry]) {
+    let mut table = Table::new(&[
+        "CLIENT",
+        "HOST",
+        "PLAN",
+        "LAST GOOD BACKUP",
+        "AGE",
+        "LAST RUN",
+        "RESTORE TEST",
+        "CHECK",
+        "WORST FINDING",
+    ]);
+    let mut worst = worst_per_host(overview);
+    for e in overview {
+        // On the host's first row only: the finding is the host's, not the plan's.
+        let finding = worst.remove(&e.host_id).map(|f| format!("{} {} ({}): {}", f.level, f.kind, f.target, f.summary));
         let run = |last: &Option<tend_proto::backup_api::LastRun>| {
             or_dash(last.as_ref().map(|l| format!("{} {}", if l.ok { "ok" } else { "FAILED" }, l.at)))
         };
@@ -159,6 +237,7 @@ fn print_overview(overview: &[BackupOverviewEntry]) {
             run(&e.last_backup),
             run(&e.last_restore_test),
             run(&e.last_check),
+            or_dash(finding),
         ]);
     }
     print!("{}", table.render());

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod monitoring;
 pub mod parse;
 pub mod patching;
+pub mod pings;
 pub mod probe;
 pub mod rollouts;
 pub mod server;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::harness::{Server, each_backend, enroll_agent, eventually, now, signal, tend, wait_exit};
 
 /// The agent process, killed when the test ends however it ends.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {

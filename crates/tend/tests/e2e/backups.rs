@@ -1,11 +1,18 @@
 //! Backup plans and events against the real server, with the agents' side played through the
 //! agent API: the password goes in sealed and comes out only to the host's own agent; reported
 //! events show in the host's list and in the overview, once however often a report is replayed;
-//! another client's users see nothing of it.
+//! another client's users see nothing of it; missing, failed and unrestorable backups raise
+//! their alerts and recover.
 
+use std::time::Duration;
+
+use jiff::SignedDuration;
 use serde_json::{Value, json};
+use tend_proto::backups::{BackupEvent, BackupRun, RestoreTestRun};
+use tend_server::Config;
+use tend_store::{BackupPlanRow, Scope};
 
-use crate::harness::{ADMIN_PASSWORD, Answer, Api, Server, each_backend, now, run, tend, text};
+use crate::harness::{ADMIN_PASSWORD, Answer, Api, Server, each_backend, eventually, now, run, tend, text};
 use crate::rollouts::host;
 
 const PASSWORD: &str = "a-long-enough-password";
@@ -144,7 +151,7 @@ async fn cli(server: &Server, args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test]
-async fn the_cli_sets_plans_from_a_password_file_and_status_fails_without_a_recent_good_backup() {
+async fn the_cli_sets_plans_from_a_password_file_and_status_fails_on_a_critical_finding() {
     each_backend(|db| async move {
         let server = Server::start(&db).await;
         let (_, token) = server.client_with_token("acme", 1).await;
@@ -185,25 +192,121 @@ async fn the_cli_sets_plans_from_a_password_file_and_status_fails_without_a_rece
         let plans: Vec<tend_proto::backups::BackupPlan> = agent.get_ok("/api/agent/v1/backup-plans").await;
         assert_eq!(plans[0].password.expose(), REPOSITORY_PASSWORD, "the file's line break is not the password's");
 
-        // No good backup yet: status says so and exits 1.
-        let stale = cli(&server, &["backup", "status"]).await;
-        assert_eq!(stale.status.code(), Some(1), "{}", text(&stale.stdout));
-        assert!(text(&stale.stderr).contains("acme-db1/daily"), "{}", text(&stale.stderr));
-
+        // A repository check failed: a critical finding, so status exits 1 and names it.
         let started = now().as_millisecond() - 3600 * 1000;
-        let backup = json!([{ "kind": "backup", "plan": "daily", "started_at_ms": started, "duration_ms": 1000,
+        let check = |ok: bool, at: i64| {
+            json!({ "kind": "check", "plan": "daily", "started_at_ms": at, "duration_ms": 1000, "ok": ok,
+                "read_data_subset": "5%", "errors": if ok { json!([]) } else { json!(["pack 1a2b: damaged"]) } })
+        };
+        report_backups(&agent, now().as_millisecond(), json!([check(false, started - 1000)])).await;
+        let failing = cli(&server, &["backup", "status"]).await;
+        assert_eq!(failing.status.code(), Some(1), "{}", text(&failing.stdout));
+        assert!(text(&failing.stderr).contains("acme-db1: check_failed (daily)"), "{}", text(&failing.stderr));
+
+        let backup = json!({ "kind": "backup", "plan": "daily", "started_at_ms": started, "duration_ms": 1000,
             "exit_code": 0, "ok": true, "snapshot_id": "abc", "files_new": 1, "files_changed": 0,
-            "files_unmodified": 0, "data_added_bytes": 1, "total_bytes_processed": 1, "errors": [] }]);
-        report_backups(&agent, now().as_millisecond(), backup).await;
+            "files_unmodified": 0, "data_added_bytes": 1, "total_bytes_processed": 1, "errors": [] });
+        report_backups(&agent, now().as_millisecond(), json!([backup, check(true, started + 2000)])).await;
         let fresh = cli(&server, &["backup", "status"]).await;
         assert!(fresh.status.success(), "{}", text(&fresh.stderr));
         let table = text(&fresh.stdout);
         assert!(table.contains("acme-db1") && table.contains("daily") && table.contains("1h"), "{table}");
+        // One repository on the host itself is a weak posture: the worst finding says so.
+        assert!(table.contains("warning too_few_copies (3-2-1 posture)"), "{table}");
         let events = cli(&server, &["backup", "events", &db1.to_string()]).await;
         assert!(text(&events.stdout).contains("snapshot abc"), "{}", text(&events.stdout));
 
         let deleted = cli(&server, &["backup", "plan", "delete", "acme-db1", "daily"]).await;
         assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+        server.stop().await;
+        db
+    })
+    .await;
+}
+
+/// The shortest policy there is: a plan is stale a day after its last good backup (or its
+/// creation), with no grace.
+fn short_policy(config: &mut Config) {
+    config.backups.stale_grace_hours = 0;
+}
+
+/// The state and severity of the host's alert of `check`, if it has one.
+async fn alert(server: &Server, host_id: i64, check: &str) -> Option<(String, Option<String>)> {
+    let alerts: Vec<tend_proto::api::Alert> = server.admin.get_ok("/api/v1/alerts?state=all").await;
+    alerts.into_iter().find(|a| a.host_id == Some(host_id) && a.check == check).map(|a| (a.state, a.severity))
+}
+
+/// Waits until the host's alert of `check` is `state` (with `severity`, when firing).
+async fn alert_becomes(server: &Server, host_id: i64, check: &str, state: &str, severity: Option<&str>) {
+    let wanted = (state.to_owned(), severity.map(str::to_owned));
+    eventually(Duration::from_secs(10), &format!("{check} {state}"), || async {
+        (alert(server, host_id, check).await == Some(wanted.clone())).then_some(())
+    })
+    .await;
+}
+
+fn backup(started_at_ms: i64, ok: bool) -> BackupEvent {
+    BackupEvent::Backup(BackupRun {
+        plan: "daily".into(),
+        started_at_ms,
+        duration_ms: 1000,
+        exit_code: Some(if ok { 0 } else { 1 }),
+        ok,
+        snapshot_id: ok.then(|| "4f3c2a1b".into()),
+        data_added_bytes: 2048,
+        total_bytes_processed: 1_000_000,
+        errors: if ok { vec![] } else { vec!["Fatal: unable to open repository".into()] },
+        ..BackupRun::default()
+    })
+}
+
+#[tokio::test]
+async fn missing_failed_and_unrestorable_backups_raise_alerts_and_recover() {
+    each_backend(|db| async move {
+        let server = Server::start_with(&db, short_policy).await;
+        let (_, token) = server.client_with_token("acme", 1).await;
+        let (db1, _) = host(&server, &token, "acme-db1").await;
+        let plan = json!({ "repository": "b2:acme-backups:db1", "paths": ["/srv"], "password": REPOSITORY_PASSWORD });
+        let created = put(&server.admin, &format!("/api/v1/hosts/{db1}/backup-plans/daily"), &plan).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        // Judged when it was set: a new plan is within its bound, only its posture is weak.
+        alert_becomes(&server, db1, "too_few_copies", "firing", Some("warning")).await;
+        assert_eq!(alert(&server, db1, "never_backed_up").await, None);
+
+        // (a) The plan was made a day and a minute ago and never backed up: the scheduler's pass
+        // of a server (re)started on this database finds it past the bound.
+        let row = server.store.delete_backup_plan(Scope::System, db1, "daily").await.unwrap();
+        let created_at = now() - SignedDuration::from_mins(24 * 60 + 1);
+        server.store.set_backup_plan(Scope::System, &BackupPlanRow { created_at, ..row }).await.unwrap();
+        server.stop().await;
+        let server = Server::start_with(&db, short_policy).await;
+        alert_becomes(&server, db1, "never_backed_up", "firing", Some("warning")).await;
+        let agent = Api::anonymous(&server.url).with_token("cred-acme-db1");
+
+        // (b) A failed backup fires at once; a good one resolves it, and the plan is backed up.
+        let failed_at = now().as_millisecond() - 120_000;
+        report_backups(&agent, 1, serde_json::to_value([backup(failed_at, false)]).unwrap()).await;
+        alert_becomes(&server, db1, "backup_failed", "firing", Some("warning")).await;
+        report_backups(&agent, 2, serde_json::to_value([backup(failed_at + 60_000, true)]).unwrap()).await;
+        alert_becomes(&server, db1, "backup_failed", "ok", None).await;
+        alert_becomes(&server, db1, "never_backed_up", "ok", None).await;
+
+        // (c) A restore test that could not verify its files is critical.
+        let test = BackupEvent::RestoreTest(RestoreTestRun {
+            plan: "daily".into(),
+            started_at_ms: now().as_millisecond(),
+            snapshot_id: Some("4f3c2a1b".into()),
+            files_sampled: 20,
+            files_verified: 17,
+            mismatches: vec!["/srv/data/orders.db: sha256 differs".into()],
+            ..RestoreTestRun::default()
+        });
+        report_backups(&agent, 3, serde_json::to_value([test]).unwrap()).await;
+        alert_becomes(&server, db1, "restore_test_failed", "firing", Some("critical")).await;
+        let overview: Vec<tend_proto::backup_api::BackupOverviewEntry> =
+            server.admin.get_ok("/api/v1/backups/overview").await;
+        let kinds: Vec<&str> = overview[0].findings.iter().map(|f| f.kind.as_str()).collect();
+        assert!(kinds.contains(&"restore_test_failed") && !kinds.contains(&"backup_failed"), "{overview:?}");
         server.stop().await;
         db
     })
