@@ -128,6 +128,26 @@ impl Default for Retention {
 }
 
 impl BackupPlan {
+    /// A plan of `paths` into `repository` with every other setting at its default: daily at
+    /// 02:00, the default retention, weekly checks and restore tests.
+    pub fn new(name: &str, repository: &str, password: Secret, paths: Vec<String>) -> BackupPlan {
+        BackupPlan {
+            name: name.to_owned(),
+            repository: repository.to_owned(),
+            password,
+            paths,
+            excludes: Vec::new(),
+            pre_hook: None,
+            post_hook: None,
+            schedule: default_schedule(),
+            retention: Retention::default(),
+            check_every_days: seven(),
+            read_data_subset: default_read_data_subset(),
+            restore_test_every_days: seven(),
+            restore_test_files: twenty(),
+        }
+    }
+
     /// Refuses what restic would misread or what is surely a mistake. Hook names and excludes
     /// reach a command line, so they are checked here, on both sides of the wire.
     pub fn validate(&self) -> Result<(), String> {

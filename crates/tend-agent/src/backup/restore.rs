@@ -166,7 +166,7 @@ fn under(path: &str, wanted: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use tend_proto::backups::{BackupEvent, BackupPlan, Retention, Secret};
+    use tend_proto::backups::{BackupEvent, BackupPlan, Secret};
 
     use super::super::{Repository, run_backup};
     use super::*;
@@ -179,19 +179,13 @@ mod tests {
         fs::write(dir.join("src/etc/hosts"), "127.0.0.1 localhost\n").unwrap();
         fs::write(dir.join("src/etc/other"), "not asked for\n").unwrap();
         let plan = BackupPlan {
-            name: "nightly".into(),
-            repository: dir.join("repo").to_string_lossy().into_owned(),
-            password: Secret::new(PASSWORD),
-            paths: vec![dir.join("src").to_string_lossy().into_owned()],
-            excludes: vec![],
-            pre_hook: None,
-            post_hook: None,
-            schedule: "02:00".into(),
-            retention: Retention::default(),
-            check_every_days: 7,
             read_data_subset: "100%".into(),
-            restore_test_every_days: 7,
-            restore_test_files: 20,
+            ..BackupPlan::new(
+                "nightly",
+                &dir.join("repo").to_string_lossy(),
+                Secret::new(PASSWORD),
+                vec![dir.join("src").to_string_lossy().into_owned()],
+            )
         };
         let cached = serde_json::json!({ "plans": [plan] });
         fs::write(dir.join(super::super::plans::FILE), cached.to_string()).unwrap();

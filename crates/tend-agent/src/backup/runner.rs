@@ -203,7 +203,7 @@ fn perform(config: &BackupConfig, plan: &BackupPlan, work: Work, repository: Rep
 
 #[cfg(test)]
 mod tests {
-    use tend_proto::backups::{Retention, Secret};
+    use tend_proto::backups::Secret;
 
     use super::*;
 
@@ -219,19 +219,14 @@ mod tests {
         fs::write(src.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
         fs::write(src.join("etc/motd"), "hello\n").unwrap();
         let plan = BackupPlan {
-            name: "nightly".into(),
-            repository: host.path().join("repo").to_string_lossy().into_owned(),
-            password: Secret::new("pw"),
-            paths: vec![src.to_string_lossy().into_owned()],
-            excludes: Vec::new(),
-            pre_hook: None,
-            post_hook: None,
-            schedule: "02:00".into(),
-            retention: Retention::default(),
-            check_every_days: 7,
             read_data_subset: "100%".into(),
-            restore_test_every_days: 7,
             restore_test_files: 5,
+            ..BackupPlan::new(
+                "nightly",
+                &host.path().join("repo").to_string_lossy(),
+                Secret::new("pw"),
+                vec![src.to_string_lossy().into_owned()],
+            )
         };
         // The plan as the cache keeps it, written with no server around.
         let dir = host.path().join("state/backup");

@@ -123,25 +123,15 @@ pub fn local(at: Timestamp, tz: &TimeZone) -> Zoned {
 
 #[cfg(test)]
 mod tests {
-    use tend_proto::backups::{Retention, Secret};
+    use tend_proto::backups::Secret;
 
     use super::*;
 
     fn plan(schedule: &str) -> BackupPlan {
         BackupPlan {
-            name: "nightly".into(),
-            repository: "/srv/repo".into(),
-            password: Secret::new("pw"),
-            paths: vec!["/etc".into()],
-            excludes: Vec::new(),
-            pre_hook: None,
-            post_hook: None,
             schedule: schedule.into(),
-            retention: Retention::default(),
-            check_every_days: 7,
-            read_data_subset: "5%".into(),
             restore_test_every_days: 3,
-            restore_test_files: 20,
+            ..BackupPlan::new("nightly", "/srv/repo", Secret::new("pw"), vec!["/etc".into()])
         }
     }
 

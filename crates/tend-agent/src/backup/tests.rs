@@ -50,19 +50,14 @@ impl Host {
 
     fn plan(&self) -> BackupPlan {
         BackupPlan {
-            name: "nightly".into(),
-            repository: self.repo().to_string_lossy().into_owned(),
-            password: Secret::new(PASSWORD),
-            paths: vec![self.src().to_string_lossy().into_owned()],
             excludes: vec!["*.tmp".into()],
-            pre_hook: None,
-            post_hook: None,
-            schedule: "02:00".into(),
-            retention: Retention::default(),
-            check_every_days: 7,
             read_data_subset: "100%".into(),
-            restore_test_every_days: 7,
-            restore_test_files: 20,
+            ..BackupPlan::new(
+                "nightly",
+                &self.repo().to_string_lossy(),
+                Secret::new(PASSWORD),
+                vec![self.src().to_string_lossy().into_owned()],
+            )
         }
     }
 

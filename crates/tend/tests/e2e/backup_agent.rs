@@ -22,25 +22,38 @@ impl Drop for Running {
     }
 }
 
-#[tokio::test]
-async fn a_plan_set_over_the_api_is_backed_up_by_the_agent_and_its_events_are_listed() {
-    if std::process::Command::new("restic").arg("version").output().is_err() {
+/// Whether restic is missing here, saying so: the tests that need it are then skipped.
+pub(crate) fn restic_missing() -> bool {
+    let missing = std::process::Command::new("restic").arg("version").output().is_err();
+    if missing {
         eprintln!("SKIPPED: restic is not on PATH");
-        return;
     }
-    each_backend(|db| async move {
-        let server = Server::start(&db).await;
-        let (_, token) = server.client_with_token("acme", 1).await;
-        let dir = tempfile::tempdir().unwrap();
-        let (state_dir, host_id) = enroll_agent(&server, &token, dir.path()).await;
-        let src = dir.path().join("src");
-        fs::create_dir_all(&src).unwrap();
-        fs::write(src.join("hosts"), "127.0.0.1 localhost\n").unwrap();
+    missing
+}
 
+/// A host of a new client whose real agent runs plan `nightly`, due this very minute, backing
+/// up `dir/src` (with `files` in it) into `dir/repo`.
+pub(crate) struct BackedUpHost {
+    pub client_id: i64,
+    pub host_id: i64,
+    pub src: std::path::PathBuf,
+    pub log: std::path::PathBuf,
+    pub agent: Running,
+}
+
+impl BackedUpHost {
+    pub(crate) async fn start(server: &Server, dir: &std::path::Path, files: &[(&str, &str)]) -> BackedUpHost {
+        let (client_id, token) = server.client_with_token("acme", 1).await;
+        let (state_dir, host_id) = enroll_agent(server, &token, dir).await;
+        let src = dir.join("src");
+        fs::create_dir_all(&src).unwrap();
+        for (name, content) in files {
+            fs::write(src.join(name), content).unwrap();
+        }
         // Due this very minute, in the agent's (this machine's) time zone.
         let minute = now().to_zoned(TimeZone::system()).strftime("%H:%M").to_string();
         let plan = json!({
-            "repository": dir.path().join("repo"),
+            "repository": dir.join("repo"),
             "password": "correct horse battery staple",
             "paths": [src],
             "schedule": minute,
@@ -50,14 +63,32 @@ async fn a_plan_set_over_the_api_is_backed_up_by_the_agent_and_its_events_are_li
         let answer = server.admin.request(reqwest::Method::PUT, &path, Some(plan.to_string().into_bytes())).await;
         assert_eq!(answer.status, 201, "{}", answer.body);
 
-        let config = dir.path().join("agent.toml");
-        let mut file = File::create(&config).unwrap();
-        writeln!(file, "[backup]\nplans_refresh_secs = 10").unwrap();
+        let config = dir.join("agent.toml");
+        writeln!(File::create(&config).unwrap(), "[backup]\nplans_refresh_secs = 10").unwrap();
         let log = state_dir.join("agent.log");
         let mut command = tend(server.dir.path());
         command.args(["agent", "run", "--interval", "60", "--config"]).arg(&config).arg("--state-dir").arg(&state_dir);
         command.stdout(Stdio::null()).stderr(File::create(&log).unwrap());
-        let mut agent = Running(command.spawn().expect("agent starts"));
+        let agent = Running(command.spawn().expect("agent starts"));
+        BackedUpHost { client_id, host_id, src, log, agent }
+    }
+
+    pub(crate) fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn a_plan_set_over_the_api_is_backed_up_by_the_agent_and_its_events_are_listed() {
+    if restic_missing() {
+        return;
+    }
+    each_backend(|db| async move {
+        let server = Server::start(&db).await;
+        let dir = tempfile::tempdir().unwrap();
+        let host = BackedUpHost::start(&server, dir.path(), &[("hosts", "127.0.0.1 localhost\n")]).await;
+        let (host_id, log) = (host.host_id, host.log.clone());
+        let BackedUpHost { mut agent, .. } = host;
 
         // Backup, retention, check and restore test, each reported within seconds of its end,
         // not at the next 60 s report.

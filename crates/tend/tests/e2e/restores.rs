@@ -5,53 +5,27 @@
 //! installed.
 
 use std::fs::{self, File};
-use std::io::Write;
-use std::process::Stdio;
 use std::time::Duration;
 
-use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use tend_proto::jobs::{Job, JobStatus};
 use tend_store::Scope;
 
-use crate::backup_agent::Running;
-use crate::harness::{ADMIN_PASSWORD, Server, each_backend, enroll_agent, eventually, now, run, tend, text};
+use crate::backup_agent::{BackedUpHost, restic_missing};
+use crate::harness::{ADMIN_PASSWORD, Server, each_backend, eventually, run, tend, text};
 
 #[tokio::test]
 async fn a_file_is_restored_aside_and_a_restore_in_place_needs_an_authorization() {
-    if std::process::Command::new("restic").arg("version").output().is_err() {
-        eprintln!("SKIPPED: restic is not on PATH");
+    if restic_missing() {
         return;
     }
     each_backend(|db| async move {
         let server = Server::start(&db).await;
-        let (client_id, token) = server.client_with_token("acme", 1).await;
         let dir = tempfile::tempdir().unwrap();
-        let (state_dir, host_id) = enroll_agent(&server, &token, dir.path()).await;
-        let src = dir.path().join("src");
-        fs::create_dir_all(&src).unwrap();
-        fs::write(src.join("hosts"), "127.0.0.1 localhost\n").unwrap();
-        fs::write(src.join("other"), "not asked for\n").unwrap();
-
-        // Due this very minute, in the agent's (this machine's) time zone.
-        let minute = now().to_zoned(TimeZone::system()).strftime("%H:%M").to_string();
-        let plan = json!({
-            "repository": dir.path().join("repo"),
-            "password": "correct horse battery staple",
-            "paths": [src],
-            "schedule": minute,
-        });
-        let path = format!("/api/v1/hosts/{host_id}/backup-plans/nightly");
-        let answer = server.admin.request(reqwest::Method::PUT, &path, Some(plan.to_string().into_bytes())).await;
-        assert_eq!(answer.status, 201, "{}", answer.body);
-        let config = dir.path().join("agent.toml");
-        writeln!(File::create(&config).unwrap(), "[backup]\nplans_refresh_secs = 10").unwrap();
-        let log = state_dir.join("agent.log");
-        let mut command = tend(server.dir.path());
-        command.args(["agent", "run", "--interval", "60", "--config"]).arg(&config).arg("--state-dir").arg(&state_dir);
-        command.stdout(Stdio::null()).stderr(File::create(&log).unwrap());
-        let _agent = Running(command.spawn().expect("agent starts"));
-        let agent_log = || fs::read_to_string(&log).unwrap_or_default();
+        let files = [("hosts", "127.0.0.1 localhost\n"), ("other", "not asked for\n")];
+        let host = BackedUpHost::start(&server, dir.path(), &files).await;
+        let (client_id, host_id, src) = (host.client_id, host.host_id, host.src.clone());
+        let agent_log = || host.log();
 
         let events_path = format!("/api/v1/hosts/{host_id}/backup-events");
         eventually(Duration::from_secs(50), "the first backup", || async {
