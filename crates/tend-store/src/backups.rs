@@ -134,11 +134,14 @@ impl Store {
     }
 
     /// The hosts the caller sees that have at least one plan, by id: the ones whose backups are
-    /// judged on the clock.
+    /// judged on the clock. A host whose agent was revoked is left out: nothing runs its
+    /// backups any more, so "stale" would only repeat what revoking it said (deleting its plans
+    /// resolves what was open).
     pub async fn backup_plan_hosts(&self, scope: Scope) -> Result<Vec<i64>> {
         let rows = sqlx::query(
-            "SELECT DISTINCT host_id FROM backup_plans WHERE (CAST($1 AS BIGINT) IS NULL OR client_id = $1) \
-             ORDER BY host_id",
+            "SELECT DISTINCT p.host_id FROM backup_plans p WHERE (CAST($1 AS BIGINT) IS NULL OR p.client_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = (SELECT MAX(id) FROM agents WHERE host_id = p.host_id) \
+             AND a.revoked_at IS NOT NULL) ORDER BY p.host_id",
         )
         .bind(scope.client_filter())
         .fetch_all(&self.read)

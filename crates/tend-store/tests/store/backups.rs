@@ -70,6 +70,13 @@ async fn plans_are_set_replaced_listed_and_deleted_within_the_callers_scope() {
         let refused = store.delete_backup_plan(Scope::Client(globex), host.host_id, "daily").await;
         assert!(matches!(refused, Err(Error::NotFound("backup plan"))), "{refused:?}");
 
+        // Both hosts' backups are judged on the clock until the other's agent is revoked.
+        store.set_backup_plan(Scope::AllClients, &plan(globex, other.host_id, "daily", "{}", 10)).await.unwrap();
+        assert_eq!(store.backup_plan_hosts(Scope::System).await.unwrap(), [host.host_id, other.host_id]);
+        assert_eq!(store.backup_plan_hosts(Scope::Client(acme)).await.unwrap(), [host.host_id]);
+        store.revoke_agent(Scope::System, other.agent_id, at(40)).await.unwrap();
+        assert_eq!(store.backup_plan_hosts(Scope::System).await.unwrap(), [host.host_id]);
+
         assert_eq!(store.delete_backup_plan(Scope::Client(acme), host.host_id, "daily").await.unwrap(), replaced);
         let left = store.backup_plans(Scope::System, host.host_id).await.unwrap();
         assert_eq!(left.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["etc"]);
