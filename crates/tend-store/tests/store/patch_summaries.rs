@@ -1,7 +1,8 @@
 use jiff::SignedDuration;
 use tend_core::tenancy::Scope;
-use tend_store::{ContactRow, Error, RolloutRow};
+use tend_store::{ContactRow, Error};
 
+use crate::rollouts::rollout;
 use crate::{at, client_with_host, each_backend};
 
 fn contact(client_id: i64, name: &str, email: &str, notices: bool) -> ContactRow {
@@ -13,24 +14,6 @@ fn contact(client_id: i64, name: &str, email: &str, notices: bool) -> ContactRow
         phone: String::new(),
         role: "IT manager".into(),
         maintenance_notices: notices,
-    }
-}
-
-fn rollout(client_id: i64) -> RolloutRow {
-    RolloutRow {
-        id: 0,
-        client_id,
-        name: "openssl".into(),
-        urgency: "regular".into(),
-        packages: "[\"openssl\"]".into(),
-        state: "{}".into(),
-        status: "running".into(),
-        halt_reason: None,
-        ticket_id: None,
-        reboot_ticket_id: None,
-        created_by: None,
-        created_at: at(0),
-        updated_at: at(0),
     }
 }
 

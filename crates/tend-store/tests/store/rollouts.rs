@@ -3,7 +3,7 @@ use tend_store::{Error, JobRow, Queued, RolloutRow};
 
 use crate::{at, client_with_host, each_backend};
 
-fn rollout(client_id: i64) -> RolloutRow {
+pub(crate) fn rollout(client_id: i64) -> RolloutRow {
     RolloutRow {
         id: 0,
         client_id,

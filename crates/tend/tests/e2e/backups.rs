@@ -158,13 +158,7 @@ async fn the_cli_sets_plans_from_a_password_file_and_status_fails_on_a_critical_
         let (db1, agent) = host(&server, &token, "acme-db1").await;
         let password_file = server.dir.path().join("restic.pass");
         std::fs::write(&password_file, format!("{REPOSITORY_PASSWORD}\n")).unwrap();
-        let login_input = server.dir.path().join("login.pass");
-        std::fs::write(&login_input, format!("{ADMIN_PASSWORD}\n")).unwrap();
-        let mut login = tend(server.dir.path());
-        login.args(["login", "--server", &server.url, "--user", "admin", "--password-stdin"]);
-        login.stdin(std::fs::File::open(&login_input).unwrap());
-        let logged_in = run(login).await;
-        assert!(logged_in.status.success(), "{}", text(&logged_in.stderr));
+        crate::harness::cli_login(server.dir.path(), &server.url, "admin", ADMIN_PASSWORD).await;
 
         let set = cli(
             &server,

@@ -1,22 +1,8 @@
 //! The CLI against a real server: login, tables and JSON, exit codes.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::harness::{ADMIN_PASSWORD, Server, each_backend, run, tend, text};
-
-/// Runs a command with `input` on standard input.
-async fn run_with_input(mut command: Command, input: &str) -> std::process::Output {
-    let input = input.to_owned();
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    tokio::task::spawn_blocking(move || {
-        let mut child = command.spawn().unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
-}
+use crate::harness::{ADMIN_PASSWORD, Server, each_backend, run, run_with_input, tend, text};
 
 fn cli(server: &Server, args: &[&str]) -> Command {
     let mut command = tend(server.dir.path());

@@ -211,6 +211,43 @@ pub async fn run(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().expect("tend runs")).await.unwrap()
 }
 
+/// Runs a command with `input` on standard input.
+pub async fn run_with_input(mut command: Command, input: &str) -> Output {
+    use std::io::Write;
+    let input = input.to_owned();
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Logs the CLI whose login lives in `home` in as `user`, through `tend login --password-stdin`.
+pub async fn cli_login(home: &Path, url: &str, user: &str, password: &str) {
+    let mut login = tend(home);
+    login.args(["login", "--server", url, "--user", user, "--password-stdin"]);
+    let done = run_with_input(login, &format!("{password}\n")).await;
+    assert!(done.status.success(), "{}", text(&done.stderr));
+}
+
+/// `tend` with `args`, logged in as the server's administrator by its saved login (the login
+/// command itself is tested in cli.rs).
+pub fn admin_cli(server: &Server, args: &[&str]) -> Command {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = server.dir.path().join("config/tend");
+    std::fs::create_dir_all(&dir).unwrap();
+    let login = serde_json::json!({ "server": server.url, "username": "admin", "token": server.admin.token });
+    let path = dir.join("login.json");
+    std::fs::write(&path, login.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut command = tend(server.dir.path());
+    command.args(args);
+    command
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -13,7 +13,9 @@ use jiff::{SignedDuration, Timestamp};
 use tend_proto::jobs::{Job, JobStatus};
 use tend_store::{AuditEntry, Scope};
 
-use crate::harness::{ADMIN_PASSWORD, Server, each_backend, eventually, now, run, signal, tend, text, wait_exit};
+use crate::harness::{
+    ADMIN_PASSWORD, Server, cli_login, each_backend, eventually, now, run, signal, tend, text, wait_exit,
+};
 
 /// An agent whose power commands only record that they were called, in `calls`. Its state
 /// lives apart from the server's directory, so that it outlives the server.
@@ -201,10 +203,7 @@ async fn a_reboot_is_refused_before_the_customers_window_and_runs_inside_it() {
         assert_eq!((trail[0].action.as_str(), trail[0].outcome.as_str()), ("job.reboot", "refused"));
 
         // The same refusal from the command line: exit 3 with the reason.
-        let mut login = tend(server.dir.path());
-        login.args(["login", "--server", &server.url, "--user", "admin", "--password-stdin"]);
-        let login = run_with_input(login, &format!("{ADMIN_PASSWORD}\n")).await;
-        assert!(login.status.success(), "{}", text(&login.stderr));
+        cli_login(server.dir.path(), &server.url, "admin", ADMIN_PASSWORD).await;
         let mut cli = tend(server.dir.path());
         cli.args(["job", "run", &other.host_id.to_string(), "reboot"]);
         let refused = run(cli).await;
@@ -309,17 +308,4 @@ fn as_agent(server: &Server, agent: &RecordingAgent) -> crate::harness::Api {
     let identity = std::fs::read_to_string(agent.dir.path().join("state/agent.json")).unwrap();
     let identity: serde_json::Value = serde_json::from_str(&identity).unwrap();
     crate::harness::Api::anonymous(&server.url).with_token(identity["credential"].as_str().unwrap())
-}
-
-/// Runs a command with `input` on standard input.
-async fn run_with_input(mut command: std::process::Command, input: &str) -> std::process::Output {
-    let input = input.to_owned();
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    tokio::task::spawn_blocking(move || {
-        let mut child = command.spawn().unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
 }

@@ -3,16 +3,13 @@
 //! client's users may read but not change them; `tend patch policy` round-trips; the patch
 //! status shows each host's ring and when it was last patched.
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
-
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use tend_core::tenancy::Scope;
 use tend_proto::patching::{EffectivePatchPolicy, PatchPolicyEntry, PatchStatus};
 use tend_store::{JobRow, Queued};
 
-use crate::harness::{Api, Server, each_backend, now, run, tend, text};
+use crate::harness::{Api, Server, admin_cli, each_backend, now, run, text};
 
 const TRACKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tend-core/testdata/patching/debian-tracker.json");
 
@@ -184,19 +181,6 @@ async fn policies_are_inherited_validated_and_change_compliance_and_the_status_s
     .await;
 }
 
-/// `tend` logged in as the server's administrator.
-fn cli(server: &Server, args: &[&str]) -> Command {
-    let dir = server.dir.path().join("config/tend");
-    std::fs::create_dir_all(&dir).unwrap();
-    let login = json!({ "server": server.url, "username": "admin", "token": server.admin.token });
-    let path = dir.join("login.json");
-    std::fs::write(&path, login.to_string()).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut command = tend(server.dir.path());
-    command.args(args);
-    command
-}
-
 async fn customer(server: &Server, client_id: i64, username: &str) -> Api {
     let password = "a long enough customer password";
     let body = json!({ "username": username, "password": password, "role": "client_user", "client_id": client_id });
@@ -212,7 +196,7 @@ async fn customers_read_their_own_policies_only_and_the_cli_sets_shows_and_clear
         let (globex, _) = server.client_with_token("globex", 1).await;
         let (web1, _) = enrolled(&server, &token, "web1").await;
 
-        let set = run(cli(
+        let set = run(admin_cli(
             &server,
             &[
                 "patch",
@@ -247,18 +231,18 @@ async fn customers_read_their_own_policies_only_and_the_cli_sets_shows_and_clear
         assert_eq!(policy.holds[0].package, "postgresql-*");
         assert_eq!(policy.holds[0].until.as_deref(), Some("2027-01-01T00:00:00Z"));
 
-        let shown = run(cli(&server, &["patch", "policy", "show", "--client", "acme", "--json"])).await;
+        let shown = run(admin_cli(&server, &["patch", "policy", "show", "--client", "acme", "--json"])).await;
         assert!(shown.status.success(), "{}", text(&shown.stderr));
         assert_eq!(
             serde_json::from_slice::<Vec<PatchPolicyEntry>>(&shown.stdout).unwrap(),
             std::slice::from_ref(&stored)
         );
         let of_host =
-            run(cli(&server, &["patch", "policy", "show", "--client", "acme", "--host", "web1", "--json"])).await;
+            run(admin_cli(&server, &["patch", "policy", "show", "--client", "acme", "--host", "web1", "--json"])).await;
         assert!(of_host.status.success(), "{}", text(&of_host.stderr));
         let of_host: EffectivePatchPolicy = serde_json::from_slice(&of_host.stdout).unwrap();
         assert_eq!((of_host.source.as_str(), of_host.policy_id, &of_host.policy), ("client", Some(stored.id), policy));
-        let table = run(cli(&server, &["patch", "policy", "show", "--client", "acme"])).await;
+        let table = run(admin_cli(&server, &["patch", "policy", "show", "--client", "acme"])).await;
         assert!(text(&table.stdout).contains("postgresql-* until 2027-01-01T00:00:00Z"), "{}", text(&table.stdout));
 
         // The client's users read their own client's policies; changing them is the provider's.
@@ -276,11 +260,11 @@ async fn customers_read_their_own_policies_only_and_the_cli_sets_shows_and_clear
         assert_eq!(globex_user.get(&format!("/api/v1/clients/{acme}/patch-policies")).await.status, 404);
         assert_eq!(globex_user.get(&format!("/api/v1/hosts/{web1}/patch-policy")).await.status, 404);
 
-        let cleared = run(cli(&server, &["patch", "policy", "clear", &stored.id.to_string()])).await;
+        let cleared = run(admin_cli(&server, &["patch", "policy", "clear", &stored.id.to_string()])).await;
         assert!(cleared.status.success(), "{}", text(&cleared.stderr));
-        let shown = run(cli(&server, &["patch", "policy", "show", "--client", "acme", "--json"])).await;
+        let shown = run(admin_cli(&server, &["patch", "policy", "show", "--client", "acme", "--json"])).await;
         assert!(serde_json::from_slice::<Vec<PatchPolicyEntry>>(&shown.stdout).unwrap().is_empty());
-        let again = run(cli(&server, &["patch", "policy", "clear", &stored.id.to_string()])).await;
+        let again = run(admin_cli(&server, &["patch", "policy", "clear", &stored.id.to_string()])).await;
         assert_eq!(again.status.code(), Some(4), "{}", text(&again.stderr));
 
         server.stop().await;

@@ -2,14 +2,11 @@
 //! tracker's export is imported through the API, and each host's exposures and the security
 //! promise come out of the API and `tend patch`, with backported fixes not reported.
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
-
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use tend_proto::patching::{AdvisoryView, HostExposures, ImportSummary, Mitigation, PatchStatus};
 
-use crate::harness::{Server, each_backend, now, run, tend, text};
+use crate::harness::{Server, admin_cli, each_backend, now, run, text};
 
 const TRACKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tend-core/testdata/patching/debian-tracker.json");
 
@@ -76,19 +73,6 @@ pub(crate) async fn import(server: &Server) -> ImportSummary {
     serde_json::from_value(answer.body).unwrap()
 }
 
-/// `tend` logged in as the server's administrator.
-fn cli(server: &Server, args: &[&str]) -> Command {
-    let dir = server.dir.path().join("config/tend");
-    std::fs::create_dir_all(&dir).unwrap();
-    let login = json!({ "server": server.url, "username": "admin", "token": server.admin.token });
-    let path = dir.join("login.json");
-    std::fs::write(&path, login.to_string()).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut command = tend(server.dir.path());
-    command.args(args);
-    command
-}
-
 #[tokio::test]
 async fn patch_exposures_follow_the_tracker_and_the_promise_is_checked() {
     each_backend(|db| async move {
@@ -149,12 +133,12 @@ async fn patch_exposures_follow_the_tracker_and_the_promise_is_checked() {
         assert_eq!(status.clients.len(), 1);
         assert!(status.clients[0].within_promise);
 
-        let kept = run(cli(&server, &["patch", "status", "--client", "acme"])).await;
+        let kept = run(admin_cli(&server, &["patch", "status", "--client", "acme"])).await;
         assert!(kept.status.success(), "{}", text(&kept.stderr));
         let table = text(&kept.stdout);
         assert!(table.contains("web1") && table.contains("kept") && table.contains("2028-06-30"), "{table}");
 
-        let shown = run(cli(&server, &["patch", "exposures", "web1"])).await;
+        let shown = run(admin_cli(&server, &["patch", "exposures", "web1"])).await;
         assert!(shown.status.success(), "{}", text(&shown.stderr));
         let table = text(&shown.stdout);
         assert!(table.contains("CVE-2024-99901") && table.contains("update available"), "{table}");
@@ -210,7 +194,7 @@ async fn patch_exposures_follow_the_tracker_and_the_promise_is_checked() {
         assert_eq!(host1.within_promise, Some(false));
         assert!(host1.pending_security[0].overdue && host1.pending_security[0].age_hours >= 47, "{host1:?}");
         assert!(!status.clients[0].within_promise);
-        let broken = run(cli(&server, &["patch", "status"])).await;
+        let broken = run(admin_cli(&server, &["patch", "status"])).await;
         assert_eq!(broken.status.code(), Some(1), "{}", text(&broken.stderr));
         assert!(text(&broken.stdout).contains("BROKEN"), "{}", text(&broken.stdout));
         assert!(text(&broken.stderr).contains("outside the 24h security promise: web1"), "{}", text(&broken.stderr));
@@ -238,7 +222,7 @@ async fn advisory_import_is_for_staff_and_refuses_what_is_not_an_advisory_file()
         assert_eq!(bad_format.problem().field.as_deref(), Some("format"));
 
         // The CLI detects the format; a customer's user may not import.
-        let imported = run(cli(&server, &["advisory", "import", TRACKER, "--json"])).await;
+        let imported = run(admin_cli(&server, &["advisory", "import", TRACKER, "--json"])).await;
         assert!(imported.status.success(), "{}", text(&imported.stderr));
         let summary: ImportSummary = serde_json::from_slice(&imported.stdout).unwrap();
         assert_eq!(summary.format, "debian_tracker");

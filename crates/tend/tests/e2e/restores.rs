@@ -4,7 +4,7 @@
 //! authorization; both are audited as `job.restore`. Skipped, saying so, where restic is not
 //! installed.
 
-use std::fs::{self, File};
+use std::fs;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -34,13 +34,7 @@ async fn a_file_is_restored_aside_and_a_restore_in_place_needs_an_authorization(
         })
         .await;
 
-        let login_input = server.dir.path().join("login.pass");
-        fs::write(&login_input, format!("{ADMIN_PASSWORD}\n")).unwrap();
-        let mut login = tend(server.dir.path());
-        login.args(["login", "--server", &server.url, "--user", "admin", "--password-stdin"]);
-        login.stdin(File::open(&login_input).unwrap());
-        let logged_in = run(login).await;
-        assert!(logged_in.status.success(), "{}", text(&logged_in.stderr));
+        crate::harness::cli_login(server.dir.path(), &server.url, "admin", ADMIN_PASSWORD).await;
 
         // One file, into a directory that does not exist yet; the command waits for the result.
         let wanted = src.join("hosts").to_string_lossy().into_owned();

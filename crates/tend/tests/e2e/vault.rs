@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +13,7 @@ use tend_proto::api::{AuditEntry, Credential, RevealedCredential, User};
 use tend_server::{AppState, Config};
 use tend_store::{NewTicketEvent, Scope, Store, TicketChange, TicketRow};
 
-use crate::harness::{Api, Server, each_backend, now, run, tend, text};
+use crate::harness::{Api, Server, each_backend, now, run, run_with_input, tend, text};
 
 const PASSWORD: &str = "a long enough vault test password";
 /// Unmistakable, so that finding it anywhere it must not be is a finding.
@@ -262,19 +262,6 @@ async fn vault_credentials_survive_a_close_when_the_contract_keeps_them() {
     .await;
 }
 
-/// Runs a `tend` command with `input` on standard input.
-async fn run_with_input(mut command: Command, input: &str) -> Output {
-    let input = input.to_owned();
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    tokio::task::spawn_blocking(move || {
-        let mut child = command.spawn().unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
-}
-
 /// A `tend` command run as `user`, whose login lives in their own config directory.
 fn cli(server: &Server, user: &str, args: &[&str]) -> Command {
     let mut command = tend(&server.dir.path().join(user));
@@ -283,9 +270,7 @@ fn cli(server: &Server, user: &str, args: &[&str]) -> Command {
 }
 
 async fn cli_login(server: &Server, user: &str) {
-    let login = cli(server, user, &["login", "--server", &server.url, "--user", user, "--password-stdin"]);
-    let done = run_with_input(login, &format!("{PASSWORD}\n")).await;
-    assert!(done.status.success(), "{}", text(&done.stderr));
+    crate::harness::cli_login(&server.dir.path().join(user), &server.url, user, PASSWORD).await;
 }
 
 #[tokio::test]
