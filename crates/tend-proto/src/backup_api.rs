@@ -38,19 +38,7 @@ pub struct BackupPlanSettings {
 impl BackupPlanSettings {
     /// These paths into this repository, with every other setting at its default.
     pub fn new(repository: String, paths: Vec<String>) -> BackupPlanSettings {
-        BackupPlanSettings {
-            repository,
-            paths,
-            excludes: Vec::new(),
-            pre_hook: None,
-            post_hook: None,
-            schedule: crate::backups::default_schedule(),
-            retention: Retention::default(),
-            check_every_days: crate::backups::seven(),
-            read_data_subset: crate::backups::default_read_data_subset(),
-            restore_test_every_days: crate::backups::seven(),
-            restore_test_files: crate::backups::twenty(),
-        }
+        BackupPlanSettings::of(BackupPlan::new("", &repository, Secret::default(), paths))
     }
 
     /// The plan these settings make with a name and a password.

@@ -3,17 +3,19 @@
 //! a deadline per run; stdout streamed to the caller, stderr bounded.
 //!
 //! Not `collect::tool::run`: that one can pass no environment and buffers all of stdout,
-//! while a backup's JSON stream or a `dump` of a large file must be read as it comes.
+//! while a backup's JSON stream or a `dump` of a large file must be read as it comes; the wait
+//! for the deadline is its [`tool::wait`].
 
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tend_proto::backups::BackupPlan;
 
 use super::parse::{self, Version};
 use crate::Error;
+use crate::collect::tool;
 use crate::config::BackupConfig;
 
 /// Most of stderr kept, from its end: restic's verdict (`Fatal: …`) comes last.
@@ -103,7 +105,7 @@ impl<'a> Restic<'a> {
     pub fn run(&self, args: &[&str], timeout: Duration) -> Result<Ran<String>, Error> {
         let ran = self.stream(args, timeout, read_bounded)?;
         if ran.stdout.len() > STDOUT_MAX_BYTES {
-            return Err(Error::Failed(format!("restic {} printed more than {STDOUT_MAX_BYTES} bytes", args[0])));
+            return Err(Error::Failed(format!("{} printed more than {STDOUT_MAX_BYTES} bytes", what(args))));
         }
         Ok(ran)
     }
@@ -165,7 +167,7 @@ impl<'a> Restic<'a> {
         timeout: Duration,
         read: &mut (impl FnMut(&mut dyn Read) -> T + Send),
     ) -> Result<Ran<T>, Error> {
-        let what = format!("restic {}", args.first().copied().unwrap_or_default());
+        let what = what(args);
         let mut child = Command::new(self.program)
             .args(args)
             .env("RESTIC_REPOSITORY", &self.plan.repository)
@@ -187,23 +189,12 @@ impl<'a> Restic<'a> {
         let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(Error::Failed(format!("{what}: no pipes")));
         };
-        let deadline = Instant::now() + timeout;
         thread::scope(|scope| {
             let stdout = scope.spawn(move || read(&mut stdout));
             let stderr = scope.spawn(move || read_tail(&mut stderr));
-            let status = loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => break Ok(status),
-                    Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                    Ok(None) => {
-                        // SIGKILL: restic leaves a stale lock, which the next run removes.
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        break Err(Error::TimedOut { tool: what.clone(), seconds: timeout.as_secs() });
-                    }
-                    Err(e) => break Err(Error::Failed(format!("waiting for {what}: {e}"))),
-                }
-            };
+            // Killed at the deadline with SIGKILL: restic leaves a stale lock, which the next
+            // run removes.
+            let status = tool::wait(&mut child, &what, timeout, Duration::from_millis(20));
             let stdout = stdout.join().map_err(|_| Error::Failed(format!("reading {what} failed")));
             let stderr = stderr.join().unwrap_or_default();
             Ok(Ran { code: status?.code(), stderr: self.redact(stderr), stdout: stdout? })
@@ -215,6 +206,11 @@ impl<'a> Restic<'a> {
         let password = self.plan.password.expose();
         if password.is_empty() || !text.contains(password) { text } else { text.replace(password, "***") }
     }
+}
+
+/// "restic SUBCOMMAND", for errors.
+fn what(args: &[&str]) -> String {
+    format!("restic {}", args.first().copied().unwrap_or_default())
 }
 
 fn read_bounded(pipe: &mut dyn Read) -> String {

@@ -134,7 +134,7 @@ fn select(restic: &Restic<'_>, params: &RestoreParams, timeout: Duration) -> Res
                         if params.paths.is_empty() || params.paths.iter().any(|wanted| under(&file.path, wanted)) =>
                     {
                         selection.files += 1;
-                        selection.bytes += file.size;
+                        selection.bytes = selection.bytes.saturating_add(file.size);
                         if selection.listed.len() < LISTED_FILES {
                             selection.listed.push(file.path);
                         }

@@ -1,7 +1,7 @@
 //! Running the host's own tools (smartctl, systemctl, apt-get, …) with a deadline.
 
 use std::io::Read;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -36,20 +36,26 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<ToolOutput
         })?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
+    let status = wait(&mut child, program, timeout, Duration::from_millis(5))?;
+    Ok(ToolOutput { status, stdout: joined(stdout), stderr: joined(stderr) })
+}
+
+/// Waits for `child` (named `tool` in errors), looking every `poll`; at `timeout` it is killed
+/// with SIGKILL and reaped, and the answer is [`Error::TimedOut`].
+pub(crate) fn wait(child: &mut Child, tool: &str, timeout: Duration, poll: Duration) -> Result<ExitStatus, Error> {
     let deadline = Instant::now() + timeout;
-    let status = loop {
+    loop {
         match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(poll),
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(Error::TimedOut { tool: program.to_owned(), seconds: timeout.as_secs() });
+                return Err(Error::TimedOut { tool: tool.to_owned(), seconds: timeout.as_secs() });
             }
-            Err(e) => return Err(Error::Failed(format!("waiting for {program}: {e}"))),
+            Err(e) => return Err(Error::Failed(format!("waiting for {tool}: {e}"))),
         }
-    };
-    Ok(ToolOutput { status, stdout: joined(stdout), stderr: joined(stderr) })
+    }
 }
 
 /// Reads a pipe to its end on a thread of its own, so a chatty tool never blocks on a full pipe.
