@@ -121,7 +121,7 @@ pub struct DbBackupArgs {
     #[arg(long)]
     pub check: bool,
     /// With --check: the oldest FILE may be, e.g. 26h.
-    #[arg(long, default_value = "26h", requires = "check")]
+    #[arg(long, default_value = "26h", requires = "check", value_parser = crate::duration::parse)]
     pub max_age: jiff::SignedDuration,
     #[command(flatten)]
     pub output: JsonFlag,
@@ -226,17 +226,17 @@ tend patch policy set --client acme --host db1 --hold 'postgresql-*=vendor certi
         #[arg(long)]
         host: Option<String>,
         /// Security fixes are applied within this time of tend learning of them, e.g. 24h, 4h
-        /// or 72h (at most 744h, 31 days).
-        #[arg(long)]
-        promise: Option<String>,
+        /// or 3d (at most 31 days).
+        #[arg(long, value_parser = crate::duration::parse)]
+        promise: Option<jiff::SignedDuration>,
         /// Whether a host that needs a reboot after its updates gets one: never, in_window (in
         /// its maintenance window) or ask (a ticket asks the customer first).
         #[arg(long, value_parser = ["never", "in_window", "ask"])]
         reboot: Option<String>,
         /// How long a host has after an update to report again with no new problem before the
         /// update counts as failed on it, e.g. 30m (at most 24h).
-        #[arg(long)]
-        health_gate: Option<String>,
+        #[arg(long, value_parser = crate::duration::parse)]
+        health_gate: Option<jiff::SignedDuration>,
         /// Start an emergency rollout by itself for every security fix the hosts need.
         #[arg(long)]
         auto_security_rollouts: bool,
@@ -976,11 +976,11 @@ pub enum PingCommand {
         client: String,
         name: String,
         /// How often the job succeeds (90s, 15m, 1h, 1d, 2w).
-        #[arg(long, value_parser = crate::commands::pings::parse_duration)]
-        period: i64,
+        #[arg(long, value_parser = crate::duration::parse)]
+        period: jiff::SignedDuration,
         /// Lateness tolerated, and how long a started run may last.
-        #[arg(long, value_parser = crate::commands::pings::parse_duration)]
-        grace: i64,
+        #[arg(long, value_parser = crate::duration::parse)]
+        grace: jiff::SignedDuration,
         /// The host the job runs on (id or name).
         #[arg(long)]
         host: Option<String>,

@@ -66,11 +66,12 @@ impl PendingEvents {
         let mut queue = self.lock();
         if queue.events.len() >= MAX_PENDING {
             queue.events.pop_front();
-            queue.dropped += 1;
+            queue.dropped = queue.dropped.saturating_add(1);
             tracing::warn!(dropped = queue.dropped, "the queue of backup events is full; dropped the oldest");
         }
         let id = queue.next_id;
-        queue.next_id += 1;
+        // Read back from a file: a tampered one must not make the agent panic.
+        queue.next_id = queue.next_id.saturating_add(1);
         queue.events.push_back((id, event));
         self.persist(&queue);
     }

@@ -136,7 +136,7 @@ async fn policy(api: &Api, command: PolicyCommand) -> anyhow::Result<()> {
             };
             let defaults = PatchPolicyView::default();
             let policy = PatchPolicyView {
-                security_promise_secs: seconds("--promise", promise)?.unwrap_or(defaults.security_promise_secs),
+                security_promise_secs: promise.map_or(defaults.security_promise_secs, |d| d.as_secs()),
                 holds: holds
                     .iter()
                     .map(|hold| {
@@ -147,7 +147,7 @@ async fn policy(api: &Api, command: PolicyCommand) -> anyhow::Result<()> {
                     })
                     .collect::<anyhow::Result<_>>()?,
                 reboot: reboot.unwrap_or(defaults.reboot),
-                health_gate_secs: seconds("--health-gate", health_gate)?.unwrap_or(defaults.health_gate_secs),
+                health_gate_secs: health_gate.map_or(defaults.health_gate_secs, |d| d.as_secs()),
                 auto_security_rollouts,
             };
             let body = SetPatchPolicy { site_id, host_id, policy };
@@ -164,16 +164,6 @@ async fn policy(api: &Api, command: PolicyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A duration flag (`24h`, `30m`) in whole seconds.
-fn seconds(flag: &str, text: Option<String>) -> anyhow::Result<Option<i64>> {
-    text.map(|text| {
-        let duration: SignedDuration =
-            text.parse().with_context(|| format!("{flag} {text:?}: expected a duration such as 24h or 30m"))?;
-        Ok(duration.as_secs())
-    })
-    .transpose()
 }
 
 /// "client", "site 3" or "host 7".

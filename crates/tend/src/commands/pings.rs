@@ -17,7 +17,8 @@ pub async fn run(command: PingCommand) -> anyhow::Result<()> {
                 Some(host) => Some(resolve_host(&api, &host).await?),
                 None => None,
             };
-            let new = NewPingCheck { client_id, host_id, name, period_secs: period, grace_secs: grace };
+            let new =
+                NewPingCheck { client_id, host_id, name, period_secs: period.as_secs(), grace_secs: grace.as_secs() };
             let created: PingCheck = api.post("/api/v1/ping-checks", &new).await?;
             let url = created.ping_url.unwrap_or_default();
             // Without a configured public URL the server answers a path: this login's server
@@ -55,33 +56,4 @@ pub async fn run(command: PingCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `90s`, `15m`, `1h`, `1d`, `2w`, or plain seconds, as a number of seconds.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let value: i64 = digits.parse().map_err(|_| format!("'{text}' is not a duration like 90s, 15m, 1h, 1d"))?;
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(format!("unknown unit '{unit}' in '{text}': use s, m, h, d or w")),
-    };
-    value.checked_mul(scale).ok_or_else(|| format!("'{text}' is too long"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-
-    #[test]
-    fn durations_read_units_and_refuse_the_rest() {
-        assert_eq!(parse_duration("90"), Ok(90));
-        assert_eq!(parse_duration("15m"), Ok(900));
-        assert_eq!(parse_duration("1d"), Ok(86_400));
-        assert!(parse_duration("1y").is_err());
-        assert!(parse_duration("h").is_err());
-    }
 }
