@@ -149,6 +149,44 @@ impl Store {
         rows.iter().map(|row| Ok(row.try_get("host_id")?)).collect()
     }
 
+    /// The plans of every host the caller sees (of `client_id` when given), by host and name:
+    /// one query for what [`Store::backup_plans`] reads per host.
+    pub async fn backup_plans_of_hosts(&self, scope: Scope, client_id: Option<i64>) -> Result<Vec<BackupPlanRow>> {
+        let sql = format!(
+            "SELECT {PLAN_COLUMNS} FROM backup_plans WHERE host_id IN (SELECT h.id FROM hosts h \
+             WHERE (CAST($1 AS BIGINT) IS NULL OR h.client_id = $1) AND (CAST($2 AS BIGINT) IS NULL OR h.client_id = $2)) \
+             ORDER BY host_id, name"
+        );
+        let rows = sqlx::query(&sql).bind(scope.client_filter()).bind(client_id).fetch_all(&self.read).await?;
+        rows.iter().map(plan_row).collect()
+    }
+
+    /// The events of every host with plans the caller sees (of `client_id` when given), by host,
+    /// newest first, at most `per_plan` times the host's number of plans each: one query for
+    /// what [`Store::backup_events`] reads per host.
+    pub async fn backup_events_of_planned_hosts(
+        &self,
+        scope: Scope,
+        client_id: Option<i64>,
+        per_plan: u32,
+    ) -> Result<Vec<BackupEventRow>> {
+        let sql = format!(
+            "SELECT e.id, e.client_id, e.host_id, e.plan, e.kind, e.ok, e.started_at, e.duration_ms, e.body FROM ( \
+               SELECT {EVENT_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY e.host_id ORDER BY e.started_at DESC, e.id DESC) \
+               AS n FROM backup_events e WHERE e.host_id IN (SELECT h.id FROM hosts h \
+               WHERE (CAST($1 AS BIGINT) IS NULL OR h.client_id = $1) AND (CAST($2 AS BIGINT) IS NULL OR h.client_id = $2)) \
+             ) e JOIN (SELECT host_id, COUNT(*) AS plans FROM backup_plans GROUP BY host_id) p ON p.host_id = e.host_id \
+             WHERE e.n <= $3 * p.plans ORDER BY e.host_id, e.started_at DESC, e.id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope.client_filter())
+            .bind(client_id)
+            .bind(i64::from(per_plan))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(event_row).collect()
+    }
+
     /// One plan of a host the caller may see, if the host has it.
     pub async fn backup_plan(&self, scope: Scope, host_id: i64, name: &str) -> Result<Option<BackupPlanRow>> {
         self.host(scope, host_id).await?;

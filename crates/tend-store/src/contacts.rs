@@ -136,8 +136,7 @@ impl Store {
     /// Takes up to `limit` due notices for `lease` (see `claim_notifications`).
     pub async fn claim_notices(&self, now: Timestamp, lease: SignedDuration, limit: u32) -> Result<Vec<NoticeRow>> {
         let sql = format!("{NOTICE_QUERY} WHERE n.id = $1");
-        let claimed = self.claim_due_joined("maintenance_notices", &sql, now, lease, limit).await?;
-        claimed.iter().map(notice_row).collect()
+        self.claim_due_joined("maintenance_notices", &sql, now, lease, limit, notice_row).await
     }
 
     /// Records a notice's delivery attempt: sent, retried at `retry_at`, or given up.
@@ -148,7 +147,7 @@ impl Store {
         error: Option<&str>,
         retry_at: Option<Timestamp>,
     ) -> Result<()> {
-        self.record_attempt("maintenance_notices", "sent_at", id, now, error, retry_at).await
+        self.record_sent_attempt("maintenance_notices", id, now, error, retry_at).await
     }
 
     /// The notices of a window, if the caller may see it.

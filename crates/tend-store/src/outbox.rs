@@ -38,16 +38,17 @@ impl Store {
     }
 
     /// Claims like [`Store::claim_due`], then reads each claimed row, oldest first, with
-    /// `select`, whose one parameter is the row's id: for outboxes that send what their row only
-    /// points at (the contact's address, the window's title).
-    pub(crate) async fn claim_due_joined(
+    /// `select`, whose one parameter is the row's id, and converts it with `read`: for outboxes
+    /// that send what their row only points at (the contact's address, the window's title).
+    pub(crate) async fn claim_due_joined<T>(
         &self,
         table: &'static str,
         select: &str,
         now: Timestamp,
         lease: SignedDuration,
         limit: u32,
-    ) -> Result<Vec<AnyRow>> {
+        read: fn(&AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let mut ids = Vec::new();
         for row in self.claim_due(table, "id", now, lease, limit).await? {
             ids.push(row.try_get::<i64, _>("id")?);
@@ -56,9 +57,21 @@ impl Store {
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {
             // The write pool: on SQLite it is the one connection that has seen the claim.
-            rows.push(sqlx::query(select).bind(id).fetch_one(&self.write).await?);
+            rows.push(read(&sqlx::query(select).bind(id).fetch_one(&self.write).await?)?);
         }
         Ok(rows)
+    }
+
+    /// [`Store::record_attempt`] for the outboxes whose sent rows are stamped `sent_at`.
+    pub(crate) async fn record_sent_attempt(
+        &self,
+        table: &'static str,
+        id: i64,
+        now: Timestamp,
+        error: Option<&str>,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()> {
+        self.record_attempt(table, "sent_at", id, now, error, retry_at).await
     }
 
     /// Records a delivery attempt of one row: sent (`error` None, stamping `sent_column`),

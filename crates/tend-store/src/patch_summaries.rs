@@ -84,8 +84,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<PatchSummaryRow>> {
         let sql = format!("{SUMMARY_QUERY} WHERE s.id = $1");
-        let claimed = self.claim_due_joined("patch_summaries", &sql, now, lease, limit).await?;
-        claimed.iter().map(summary_row).collect()
+        self.claim_due_joined("patch_summaries", &sql, now, lease, limit, summary_row).await
     }
 
     /// Records a summary's delivery attempt: sent, retried at `retry_at`, or given up.
@@ -96,7 +95,7 @@ impl Store {
         error: Option<&str>,
         retry_at: Option<Timestamp>,
     ) -> Result<()> {
-        self.record_attempt("patch_summaries", "sent_at", id, now, error, retry_at).await
+        self.record_sent_attempt("patch_summaries", id, now, error, retry_at).await
     }
 
     /// The summaries of a rollout the caller may see, by ring as written, then contact.

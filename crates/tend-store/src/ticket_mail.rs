@@ -67,6 +67,6 @@ impl Store {
         error: Option<&str>,
         retry_at: Option<Timestamp>,
     ) -> Result<()> {
-        self.record_attempt("ticket_mail", "sent_at", id, now, error, retry_at).await
+        self.record_sent_attempt("ticket_mail", id, now, error, retry_at).await
     }
 }

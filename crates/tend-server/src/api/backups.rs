@@ -5,9 +5,6 @@
 //! logged or audited: the API says `has_password`, and only the host's own agent gets it back
 //! (`crate::agent_api`). The rules of a good plan are `BackupPlan::validate`'s.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,7 +27,7 @@ use super::convert::timestamp_text;
 use super::patching::require_staff;
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::monitor::backups::{evaluate_host, host_findings};
+use crate::monitor::backups::{evaluate_host, findings_by_host};
 use crate::monitor::evaluate::severity_text;
 use crate::vault::{Binding, MAX_SECRET_BYTES};
 use crate::{AppState, Error};
@@ -294,13 +291,8 @@ async fn overview(
 ) -> Result<Json<Vec<BackupOverviewEntry>>, Error> {
     let rows = state.store.backup_overview(caller.scope(), query.client).await?;
     let now = Timestamp::now();
-    // Judged as the alerts are, by the same function: two reads per host with plans.
-    let mut findings: HashMap<i64, Vec<BackupFinding>> = HashMap::new();
-    for row in rows.iter().filter(|row| row.plan.is_some()) {
-        if let Entry::Vacant(entry) = findings.entry(row.host_id) {
-            entry.insert(host_findings(&state, row.host_id, now).await?);
-        }
-    }
+    // Judged as the alerts are, by the same rules, with every host's plans and events read at once.
+    let findings = findings_by_host(&state, caller.scope(), query.client, now).await?;
     let entries = rows.iter().map(|row| {
         let host_findings = findings.get(&row.host_id).map_or(&[][..], Vec::as_slice);
         overview_entry(row, host_findings, now)

@@ -22,6 +22,7 @@ use utoipa_axum::routes;
 
 use super::convert::timestamp_text;
 use super::created;
+use super::patching::require_staff;
 use crate::auth::{Caller, Secret, hash_secret};
 use crate::extract::{ApiJson, ApiPath};
 use crate::monitor::pings::{evaluate, resolve_deleted, verdict};
@@ -29,8 +30,8 @@ use crate::{AppState, Error};
 
 /// The largest log a ping may carry: enough for a job's tail, small enough to keep 100 of.
 const MAX_BODY: usize = 10 * 1024;
-const PERIOD_SECS: std::ops::RangeInclusive<i64> = 1..=90 * 86_400;
-const GRACE_SECS: std::ops::RangeInclusive<i64> = 1..=7 * 86_400;
+pub(crate) const PERIOD_SECS: std::ops::RangeInclusive<i64> = 1..=90 * 86_400;
+pub(crate) const GRACE_SECS: std::ops::RangeInclusive<i64> = 1..=7 * 86_400;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -62,10 +63,6 @@ fn check(row: &PingCheckRow, now: Timestamp) -> PingCheck {
         last_failure_at: row.last_failure.map(timestamp_text),
         ping_url: None,
     }
-}
-
-fn require_staff(caller: &Caller, what: &'static str) -> Result<(), Error> {
-    if caller.principal().role.is_staff() { Ok(()) } else { Err(tend_core::Error::Forbidden(what).into()) }
 }
 
 fn bounded(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, Error> {

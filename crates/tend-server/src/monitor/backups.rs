@@ -3,11 +3,13 @@
 //! check, after every report that carried backup events, after a plan changes, and on a timer
 //! (staleness and overdue checks need only the clock).
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use tend_core::backups::{self, BackupFinding, BackupPlanFacts, FindingKind};
 use tend_core::checks::Finding;
 use tend_proto::backups::BackupEvent;
-use tend_store::Scope;
+use tend_store::{BackupEventRow, BackupPlanRow, Scope};
 
 use super::evaluate::{self, Subject};
 use crate::api::backups::{event_body, stored_plan};
@@ -60,16 +62,44 @@ pub async fn host_findings(state: &AppState, host_id: i64, now: Timestamp) -> Re
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let limit = EVENTS_PER_PLAN.saturating_mul(u32::try_from(rows.len()).unwrap_or(u32::MAX));
+    let events = state.store.backup_events(Scope::System, host_id, limit).await?;
+    findings_from(state, &rows, &events, now)
+}
+
+/// [`host_findings`] of every host with plans that `scope` sees (of `client_id` when given),
+/// by host id, read in two queries whatever the number of hosts.
+pub async fn findings_by_host(
+    state: &AppState,
+    scope: Scope,
+    client_id: Option<i64>,
+    now: Timestamp,
+) -> Result<HashMap<i64, Vec<BackupFinding>>, Error> {
+    let plans = state.store.backup_plans_of_hosts(scope, client_id).await?;
+    let events = state.store.backup_events_of_planned_hosts(scope, client_id, EVENTS_PER_PLAN).await?;
+    let mut findings = HashMap::new();
+    for host_plans in plans.chunk_by(|a, b| a.host_id == b.host_id) {
+        let host_id = host_plans[0].host_id;
+        let start = events.partition_point(|e| e.host_id < host_id);
+        let end = events.partition_point(|e| e.host_id <= host_id);
+        findings.insert(host_id, findings_from(state, host_plans, &events[start..end], now)?);
+    }
+    Ok(findings)
+}
+
+/// The findings of one host's plans, `rows`, given its events newest first.
+fn findings_from(
+    state: &AppState,
+    rows: &[BackupPlanRow],
+    events: &[BackupEventRow],
+    now: Timestamp,
+) -> Result<Vec<BackupFinding>, Error> {
     let plans = rows
         .iter()
         .map(|row| Ok(BackupPlanFacts::from_plan(&stored_plan(row)?, row.created_at)))
         .collect::<Result<Vec<_>, Error>>()?;
-    let limit = EVENTS_PER_PLAN.saturating_mul(u32::try_from(rows.len()).unwrap_or(u32::MAX));
     // One unreadable event must not blind every rule of the host: it is left out, loudly.
-    let events: Vec<BackupEvent> = state
-        .store
-        .backup_events(Scope::System, host_id, limit)
-        .await?
+    let events: Vec<BackupEvent> = events
         .iter()
         .filter_map(|row| event_body(row).inspect_err(|e| tracing::warn!(error = %e, "backup event skipped")).ok())
         .collect();
