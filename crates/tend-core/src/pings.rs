@@ -73,7 +73,7 @@ pub fn status(schedule: Schedule, last: LastPings, now: Timestamp) -> Verdict {
     if let Some(start) = last.start
         && ended.is_none_or(|(end, _)| start > end)
     {
-        let deadline = start + schedule.grace;
+        let deadline = after(start, schedule.grace);
         return if now > deadline {
             verdict(Status::Late, format!("started at {start} and not finished by {deadline}"))
         } else {
@@ -90,7 +90,7 @@ pub fn status(schedule: Schedule, last: LastPings, now: Timestamp) -> Verdict {
             verdict(Status::Failed, format!("failed at {at}{exit}"))
         }
         Some((at, true)) => {
-            let deadline = at + schedule.period + schedule.grace;
+            let deadline = after(at, schedule.period.saturating_add(schedule.grace));
             if now > deadline {
                 verdict(Status::Late, format!("no success since {at}: expected by {deadline}"))
             } else {
@@ -113,6 +113,11 @@ fn success_or_failure_last(success: Option<Timestamp>, failure: Option<Timestamp
 
 fn verdict(status: Status, summary: String) -> Verdict {
     Verdict { status, summary }
+}
+
+/// `at` plus `span`, saturating at the end of time: stored data must not make the timer panic.
+fn after(at: Timestamp, span: SignedDuration) -> Timestamp {
+    at.checked_add(span).unwrap_or(Timestamp::MAX)
 }
 
 #[cfg(test)]
@@ -206,5 +211,14 @@ mod tests {
         for fine in [Status::New, Status::Up, Status::Started] {
             assert_eq!(fine.problem(), None, "{}", fine.as_str());
         }
+    }
+
+    #[test]
+    fn a_deadline_past_the_end_of_time_saturates_instead_of_panicking() {
+        let huge = Schedule { period: SignedDuration::MAX, grace: SignedDuration::MAX };
+        let last = LastPings { start: None, success: Some(Timestamp::MAX), failure: None };
+        assert_eq!(status(huge, last, Timestamp::MAX).status, Status::Up);
+        let running = LastPings { start: Some(Timestamp::MAX), success: None, failure: None };
+        assert_eq!(status(huge, running, Timestamp::MAX).status, Status::Started);
     }
 }

@@ -30,8 +30,8 @@ use crate::{AppState, Error};
 
 /// The largest log a ping may carry: enough for a job's tail, small enough to keep 100 of.
 const MAX_BODY: usize = 10 * 1024;
-pub(crate) const PERIOD_SECS: std::ops::RangeInclusive<i64> = 1..=90 * 86_400;
-pub(crate) const GRACE_SECS: std::ops::RangeInclusive<i64> = 1..=7 * 86_400;
+const PERIOD_SECS: std::ops::RangeInclusive<i64> = 1..=90 * 86_400;
+const GRACE_SECS: std::ops::RangeInclusive<i64> = 1..=7 * 86_400;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -9,16 +9,14 @@ use tend_core::pings::{self, LastPings, Schedule, Verdict};
 use tend_store::{PingCheckRow, Scope};
 
 use super::evaluate::{self, Subject};
-use crate::api::pings::{GRACE_SECS, PERIOD_SECS};
 use crate::{AppState, Error};
 
-/// The status of a stored check at `now`. Period and grace are held to the ranges the API
-/// accepts, so a row changed behind its back cannot overflow the deadline arithmetic.
+/// The status of a stored check at `now` (the domain's deadlines saturate, so no stored row
+/// can make this panic).
 pub fn verdict(row: &PingCheckRow, now: Timestamp) -> Verdict {
-    let within = |secs: i64, range: &std::ops::RangeInclusive<i64>| secs.clamp(*range.start(), *range.end());
     let schedule = Schedule {
-        period: SignedDuration::from_secs(within(row.period_secs, &PERIOD_SECS)),
-        grace: SignedDuration::from_secs(within(row.grace_secs, &GRACE_SECS)),
+        period: SignedDuration::from_secs(row.period_secs),
+        grace: SignedDuration::from_secs(row.grace_secs),
     };
     let last = LastPings {
         start: row.last_start,
