@@ -24,6 +24,40 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+impl AuditEntry {
+    /// An allowed action to append (`id` 0), about no host and no ticket until
+    /// [`host`](Self::host) or [`ticket`](Self::ticket) say otherwise.
+    pub fn allowed(
+        at: Timestamp,
+        actor_id: Option<i64>,
+        client_id: Option<i64>,
+        action: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at,
+            actor_id,
+            client_id,
+            host_id: None,
+            ticket_id: None,
+            action: action.into(),
+            outcome: "allowed".to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    /// About this host.
+    pub fn host(self, host_id: Option<i64>) -> AuditEntry {
+        AuditEntry { host_id, ..self }
+    }
+
+    /// Under this ticket.
+    pub fn ticket(self, ticket_id: Option<i64>) -> AuditEntry {
+        AuditEntry { ticket_id, ..self }
+    }
+}
+
 fn entry(row: &AnyRow) -> Result<AuditEntry> {
     Ok(AuditEntry {
         id: row.try_get("id")?,

@@ -139,6 +139,22 @@ impl Store {
         rows.iter().map(|row| Ok((row.try_get("host_id")?, row.try_get("ring")?))).collect()
     }
 
+    /// When each critical alert of a client's hosts opened, as (host id, opened at), by alert
+    /// id: what a rollout pass watches, in one query rather than one per host.
+    pub async fn critical_alerts_opened(&self, scope: Scope, client_id: i64) -> Result<Vec<(i64, Timestamp)>> {
+        if !scope.sees_client(client_id) {
+            return Err(Error::NotFound("client"));
+        }
+        let rows = sqlx::query(
+            "SELECT a.host_id, a.opened_at FROM alerts a JOIN hosts h ON h.id = a.host_id \
+             WHERE h.client_id = $1 AND a.severity = 'critical' AND a.opened_at IS NOT NULL ORDER BY a.id",
+        )
+        .bind(client_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("host_id")?, timestamp(row.try_get("opened_at")?)?))).collect()
+    }
+
     /// Writes a new rollout; `rollout.id` is ignored.
     pub async fn create_rollout(&self, scope: Scope, rollout: &RolloutRow) -> Result<RolloutRow> {
         self.client(scope, rollout.client_id).await?;

@@ -158,10 +158,10 @@ impl RingState {
     }
 }
 
-/// A patch set on its way through the rings.
+/// A patch set on its way through the rings. Which patch set is the caller's: the server's
+/// rollout row names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rollout {
-    pub patch_set_id: i64,
     pub urgency: Urgency,
     pub rings: Vec<RingState>,
 }
@@ -214,15 +214,10 @@ impl fmt::Display for Halt {
 }
 
 impl Rollout {
-    /// A rollout of `patch_set_id` through `rings` (name and hosts, in order), each soaking as
+    /// A rollout through `rings` (name and hosts, in order), each soaking as
     /// `policy` says for `urgency`. Refuses no rings, a blank or repeated ring name, a host in
     /// two rings, and an invalid policy. A ring may be empty: it is skipped.
-    pub fn plan(
-        patch_set_id: i64,
-        rings: Vec<(String, Vec<i64>)>,
-        policy: &SoakPolicy,
-        urgency: Urgency,
-    ) -> Result<Rollout, Error> {
+    pub fn plan(rings: Vec<(String, Vec<i64>)>, policy: &SoakPolicy, urgency: Urgency) -> Result<Rollout, Error> {
         policy.validate()?;
         if rings.is_empty() {
             return Err(Error::Invalid { field: "rings", reason: "a rollout needs at least one ring".to_owned() });
@@ -248,7 +243,7 @@ impl Rollout {
             .into_iter()
             .map(|(name, hosts)| RingState { name, hosts, soak, promoted: None, applied: Vec::new() })
             .collect();
-        Ok(Rollout { patch_set_id, urgency, rings })
+        Ok(Rollout { urgency, rings })
     }
 
     /// Records a host's outcome. Refuses a host in no ring.

@@ -175,20 +175,8 @@ async fn audit(
     action: &str,
     detail: String,
 ) -> Result<(), Error> {
-    state
-        .store
-        .audit(&AuditEntry {
-            id: 0,
-            at: Timestamp::now(),
-            actor_id: Some(caller.user.id),
-            client_id: Some(row.client_id),
-            host_id: Some(row.host_id),
-            ticket_id: None,
-            action: action.to_owned(),
-            outcome: "allowed".to_owned(),
-            detail,
-        })
-        .await?;
+    let entry = AuditEntry::allowed(Timestamp::now(), Some(caller.user.id), Some(row.client_id), action, detail);
+    state.store.audit(&entry.host(Some(row.host_id))).await?;
     Ok(())
 }
 

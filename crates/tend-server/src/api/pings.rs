@@ -131,20 +131,15 @@ async fn delete_check(
 ) -> Result<StatusCode, Error> {
     require_staff(&caller, "only the provider's staff delete ping checks")?;
     let removed = state.store.delete_ping_check(caller.scope(), id).await?;
-    state
-        .store
-        .audit(&AuditEntry {
-            id: 0,
-            at: Timestamp::now(),
-            actor_id: Some(caller.user.id),
-            client_id: Some(removed.client_id),
-            host_id: removed.host_id,
-            ticket_id: None,
-            action: "ping_check.delete".to_owned(),
-            outcome: "allowed".to_owned(),
-            detail: format!("ping check '{}' deleted", removed.name),
-        })
-        .await?;
+    let detail = format!("ping check '{}' deleted", removed.name);
+    let entry = AuditEntry::allowed(
+        Timestamp::now(),
+        Some(caller.user.id),
+        Some(removed.client_id),
+        "ping_check.delete",
+        detail,
+    );
+    state.store.audit(&entry.host(removed.host_id)).await?;
     // The check is gone whatever alerting does.
     if let Err(e) = resolve_deleted(&state, &removed, Timestamp::now()).await {
         tracing::error!(check = id, error = %e, "resolving a deleted ping check's alert failed");

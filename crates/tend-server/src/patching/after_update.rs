@@ -24,8 +24,9 @@ use tend_core::patching::{
 use tend_core::tenancy::Scope;
 use tend_proto::inventory::Packages;
 use tend_proto::jobs::JobKind;
-use tend_store::{HostRow, RolloutJobRow, RolloutRow};
+use tend_store::{HostRow, MaintenanceWindowRow, RolloutJobRow, RolloutRow};
 
+use super::policy::ClientPolicies;
 use super::rollout::{Work, automation, outcome_of, queue_job};
 use crate::desk::contract;
 use crate::desk::tickets::{self, Action, LinkKind};
@@ -33,6 +34,48 @@ use crate::{AppState, Error};
 
 /// The check that says a reboot is pending (`tend_core::checks`' catalogue name).
 const REBOOT_REQUIRED_CHECK: &str = "reboot_required";
+
+/// One pass over a rollout: its urgency, and what it reads of its client at most once, when
+/// first needed, rather than once per host: the patch policies and the maintenance windows.
+pub struct PassReads {
+    client_id: i64,
+    pub urgency: Urgency,
+    policies: Option<ClientPolicies>,
+    windows: Option<Vec<MaintenanceWindowRow>>,
+}
+
+impl PassReads {
+    pub fn new(client_id: i64, urgency: Urgency) -> PassReads {
+        PassReads { client_id, urgency, policies: None, windows: None }
+    }
+
+    /// The policy in force for `host`, one of the client's.
+    pub async fn policy(&mut self, state: &AppState, host: &HostRow) -> Result<PatchPolicy, Error> {
+        if let Some(policies) = &self.policies {
+            return Ok(policies.for_host(host).policy);
+        }
+        let policies = ClientPolicies::read(state, Scope::System, self.client_id).await?;
+        Ok(self.policies.insert(policies).for_host(host).policy)
+    }
+
+    /// The occurrence of one of the host's maintenance windows covering patching that is open
+    /// now.
+    pub async fn open_window(
+        &mut self,
+        state: &AppState,
+        host: &HostRow,
+        now: Timestamp,
+    ) -> Result<Option<Occurrence>, Error> {
+        let windows = match &self.windows {
+            Some(windows) => windows,
+            None => {
+                let read = state.store.maintenance_windows(Scope::System, Some(self.client_id)).await?;
+                self.windows.insert(read)
+            }
+        };
+        Ok(open_window(windows, self.client_id, host, now))
+    }
+}
 
 /// Where a host whose update job was queued stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +95,8 @@ pub struct HostJobs<'a> {
 /// What the host's update and reboot jobs say now; see the module documentation.
 pub async fn progress(
     state: &AppState,
+    reads: &mut PassReads,
     next: &mut RolloutRow,
-    urgency: Urgency,
     ring: &RingState,
     jobs: HostJobs<'_>,
     now: Timestamp,
@@ -66,7 +109,7 @@ pub async fn progress(
         _ => return Ok(Progress::Done { outcome: outcome_of(update), jobs: recorded }),
     }
     let host = state.store.host(Scope::System, update.host_id).await?;
-    let policy = super::policy::policy_for_host(state, &host).await?;
+    let policy = reads.policy(state, &host).await?;
     let updated_at = update.finished_at.unwrap_or(now);
     let inventory = fresh_packages(state, host.id, updated_at).await?;
     let (since, rebooted_after) = match reboot {
@@ -82,7 +125,7 @@ pub async fn progress(
         }
         None => {
             let needs_reboot = inventory.as_ref().is_some_and(|(packages, _)| packages.reboot_required == Some(true));
-            if needs_reboot && !reboot_or_ask(state, next, urgency, ring, &host, &policy, now).await? {
+            if needs_reboot && !reboot_or_ask(state, reads, next, ring, &host, &policy, now).await? {
                 return Ok(Progress::UnderWay);
             }
             (update.finished_at.unwrap_or(now), None)
@@ -147,8 +190,8 @@ fn booted_at(host: &HostRow) -> Option<Timestamp> {
 /// waits, for its reboot or for its slot).
 async fn reboot_or_ask(
     state: &AppState,
+    reads: &mut PassReads,
     next: &mut RolloutRow,
-    urgency: Urgency,
     ring: &RingState,
     host: &HostRow,
     policy: &PatchPolicy,
@@ -162,13 +205,13 @@ async fn reboot_or_ask(
         }
         RebootPolicy::InWindow => {}
     }
-    let window = open_window(state, next.client_id, host, now).await?;
+    let window = reads.open_window(state, host, now).await?;
     if let Some(window) = window {
         let index = ring.hosts.iter().position(|&id| id == host.id).unwrap_or(0);
         if now < reboot_slot(&window, index, ring.hosts.len(), policy.health_gate) {
             return Ok(false);
         }
-    } else if urgency == Urgency::Regular {
+    } else if reads.urgency == Urgency::Regular {
         // A regular rollout reboots in the next window.
         return Ok(false);
     }
@@ -192,19 +235,13 @@ async fn reboot_or_ask(
 }
 
 /// The occurrence of one of the host's maintenance windows covering patching that is open now.
-pub async fn open_window(
-    state: &AppState,
-    client_id: i64,
-    host: &HostRow,
-    now: Timestamp,
-) -> Result<Option<Occurrence>, Error> {
-    let rows = state.store.maintenance_windows(Scope::System, Some(client_id)).await?;
+fn open_window(rows: &[MaintenanceWindowRow], client_id: i64, host: &HostRow, now: Timestamp) -> Option<Occurrence> {
     let target =
         maintenance::Target { client_id, site_id: host.site_id, host_id: Some(host.id), check: "patching".into() };
-    Ok(crate::monitor::evaluate::windows(&rows, now)
+    crate::monitor::evaluate::windows(rows, now)
         .into_iter()
         .filter(|(scope, _)| scope.covers(&target))
-        .find_map(|(_, schedule)| schedule.active_at(now)))
+        .find_map(|(_, schedule)| schedule.active_at(now))
 }
 
 /// Links the host to the rollout's ticket asking for reboots, opening it first if there is none.

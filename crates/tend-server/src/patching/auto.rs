@@ -159,24 +159,15 @@ async fn for_client(state: &AppState, client_id: i64, advisories: &[Advisory], n
         Err(e) => return Err(e),
     };
     tracing::info!(client = client_id, rollout = created.id, name = created.name, "automatic security rollout started");
+    let detail = format!(
+        "emergency rollout {} started by the patch policy for advisories {}: packages {}",
+        created.id,
+        needed.advisories.join(", "),
+        needed.packages.join(", ")
+    );
     state
         .store
-        .audit(&AuditEntry {
-            id: 0,
-            at: created.created_at,
-            actor_id: None,
-            client_id: Some(client_id),
-            host_id: None,
-            ticket_id: None,
-            action: "rollout.auto_created".into(),
-            outcome: "allowed".into(),
-            detail: format!(
-                "emergency rollout {} started by the patch policy for advisories {}: packages {}",
-                created.id,
-                needed.advisories.join(", "),
-                needed.packages.join(", ")
-            ),
-        })
+        .audit(&AuditEntry::allowed(created.created_at, None, Some(client_id), "rollout.auto_created", detail))
         .await?;
     Ok(())
 }

@@ -193,20 +193,8 @@ async fn audit(
     detail: String,
     now: Timestamp,
 ) -> Result<(), Error> {
-    state
-        .store
-        .audit(&AuditEntry {
-            id: 0,
-            at: now,
-            actor_id,
-            client_id: Some(row.client_id),
-            host_id: row.host_id,
-            ticket_id: None,
-            action: action.to_owned(),
-            outcome: "allowed".to_owned(),
-            detail,
-        })
-        .await?;
+    let entry = AuditEntry::allowed(now, actor_id, Some(row.client_id), action, detail).host(row.host_id);
+    state.store.audit(&entry).await?;
     Ok(())
 }
 

@@ -26,7 +26,7 @@ use tend_proto::jobs::{ApplyUpdatesParams, JobKind, JobResult};
 use tend_proto::rollouts::DEFAULT_RINGS;
 use tend_store::{AuditEntry, JobRow, Queued, RolloutJobRow, RolloutRow};
 
-use super::after_update::{self, HostJobs, Progress};
+use super::after_update::{self, HostJobs, PassReads, Progress};
 use crate::desk::contract;
 use crate::desk::tickets::{self, Who};
 use crate::jobs::Wakeups;
@@ -119,7 +119,7 @@ pub async fn create(
     if rings.iter().all(|(_, hosts)| hosts.is_empty()) {
         return Err(Error::invalid_field("rings", "no host of the client is in these rings"));
     }
-    let plan = Rollout::plan(0, rings, &policy, urgency)?;
+    let plan = Rollout::plan(rings, &policy, urgency)?;
     let now = Timestamp::now();
     let row = RolloutRow {
         id: 0,
@@ -136,14 +136,8 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let mut stored = state.store.create_rollout(scope, &row).await?;
     // The rollout is its own patch set until patch sets are stored of their own.
-    let mut numbered = plan;
-    numbered.patch_set_id = stored.id;
-    let read_at = stored.updated_at;
-    stored.state = serde_json::to_string(&numbered).map_err(|e| internal("rollout", e))?;
-    stored.updated_at = later(read_at, now);
-    let stored = state.store.update_rollout(Scope::System, read_at, &stored, &[]).await?;
+    let stored = state.store.create_rollout(scope, &row).await?;
     advance(state, stored, Timestamp::now()).await
 }
 
@@ -174,17 +168,19 @@ pub async fn advance_all(state: &AppState, now: Timestamp) -> Result<(), Error> 
     Ok(())
 }
 
-/// The critical alerts of the rollout's hosts, as (host, opened at), for `new_critical_alert`.
-async fn critical_alerts(state: &AppState, rollout: &Rollout) -> Result<HashMap<i64, Vec<Timestamp>>, Error> {
-    let mut opened = HashMap::new();
-    for host in rollout.rings.iter().flat_map(|ring| &ring.hosts) {
-        let alerts = state.store.host_alerts(Scope::System, *host).await?;
-        let times: Vec<Timestamp> = alerts
-            .iter()
-            .filter(|alert| alert.severity.as_deref() == Some("critical"))
-            .filter_map(|alert| alert.opened_at)
-            .collect();
-        opened.insert(*host, times);
+/// The critical alerts of the rollout's hosts, as (host, opened at), for `new_critical_alert`:
+/// the client's, read at once, kept for the rollout's hosts.
+async fn critical_alerts(
+    state: &AppState,
+    client_id: i64,
+    rollout: &Rollout,
+) -> Result<HashMap<i64, Vec<Timestamp>>, Error> {
+    let mut opened: HashMap<i64, Vec<Timestamp>> =
+        rollout.rings.iter().flat_map(|ring| &ring.hosts).map(|host| (*host, Vec::new())).collect();
+    for (host, at) in state.store.critical_alerts_opened(Scope::System, client_id).await? {
+        if let Some(times) = opened.get_mut(&host) {
+            times.push(at);
+        }
     }
     Ok(opened)
 }
@@ -228,11 +224,12 @@ pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Resul
     let before = rollout.clone();
     let mut next = row.clone();
     let jobs = state.store.rollout_jobs(Scope::System, row.id).await?;
+    let mut reads = PassReads::new(row.client_id, rollout.urgency);
     let mut recorded = Vec::new();
     let mut under_way = Vec::new();
     for (host_id, host_jobs) in unrecorded_by_host(&jobs) {
         let Some(ring) = rollout.rings.iter().find(|ring| ring.hosts.contains(&host_id)).cloned() else { continue };
-        match after_update::progress(state, &mut next, rollout.urgency, &ring, host_jobs, now).await? {
+        match after_update::progress(state, &mut reads, &mut next, &ring, host_jobs, now).await? {
             Progress::UnderWay => under_way.push(host_id),
             Progress::Done { outcome, jobs } => {
                 rollout.record(host_id, outcome, now)?;
@@ -240,7 +237,7 @@ pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Resul
             }
         }
     }
-    let alerts = critical_alerts(state, &rollout).await?;
+    let alerts = critical_alerts(state, row.client_id, &rollout).await?;
     let new_critical_alert =
         |host: i64, since: Timestamp| alerts.get(&host).is_some_and(|times| times.iter().any(|&at| at > since));
     // Each turn promotes a ring or records skipped hosts, so this ends within that many turns.
@@ -251,7 +248,7 @@ pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Resul
                 let ring_name = rollout.rings[ring].name.clone();
                 let mut skipped = false;
                 for host in hosts.into_iter().filter(|host| !under_way.contains(host)) {
-                    if let Some(outcome) = apply_to_host(state, &next, &ring_name, host, rollout.urgency, now).await? {
+                    if let Some(outcome) = apply_to_host(state, &mut reads, &next, &ring_name, host, now).await? {
                         rollout.record(host, outcome, now)?;
                         skipped = true;
                     }
@@ -298,14 +295,14 @@ pub async fn advance(state: &AppState, row: RolloutRow, now: Timestamp) -> Resul
 /// emergency one (a security fix under the promise) goes at once.
 async fn apply_to_host(
     state: &AppState,
+    reads: &mut PassReads,
     row: &RolloutRow,
     ring: &str,
     host_id: i64,
-    urgency: Urgency,
     now: Timestamp,
 ) -> Result<Option<Outcome>, Error> {
     let host = state.store.host(Scope::System, host_id).await?;
-    let policy = super::policy::policy_for_host(state, &host).await?;
+    let policy = reads.policy(state, &host).await?;
     let (apply, held): (Vec<String>, Vec<String>) =
         packages(row).into_iter().partition(|package| policy.hold_on(package, now).is_none());
     if apply.is_empty() {
@@ -315,7 +312,7 @@ async fn apply_to_host(
             .collect();
         return Ok(Some(Outcome::Skipped { reason: format!("held back: {}", reasons.join("; ")) }));
     }
-    if urgency == Urgency::Regular && after_update::open_window(state, row.client_id, &host, now).await?.is_none() {
+    if reads.urgency == Urgency::Regular && reads.open_window(state, &host, now).await?.is_none() {
         return Ok(None);
     }
     let detail = match held.is_empty() {
@@ -365,17 +362,14 @@ pub(super) async fn queue_job(state: &AppState, row: &RolloutRow, work: Work<'_>
         finished_at: None,
         result: None,
     };
-    let audit = AuditEntry {
-        id: 0,
-        at: now,
-        actor_id: row.created_by,
-        client_id: Some(row.client_id),
-        host_id: Some(work.host_id),
-        ticket_id: None,
-        action: format!("job.{}", work.kind.as_str()),
-        outcome: "allowed".into(),
-        detail: format!("queued by rollout {} ({}), ring {}: {}", row.id, row.name, work.ring, work.detail),
-    };
+    let audit = AuditEntry::allowed(
+        now,
+        row.created_by,
+        Some(row.client_id),
+        format!("job.{}", work.kind.as_str()),
+        format!("queued by rollout {} ({}), ring {}: {}", row.id, row.name, work.ring, work.detail),
+    )
+    .host(Some(work.host_id));
     state.store.queue_job(Scope::System, &job, &Queued { audit: Some(&audit), rollout_id: Some(row.id) }).await?;
     Wakeups::job_queued();
     Ok(())
@@ -419,20 +413,8 @@ async fn audit(
     detail: String,
     now: Timestamp,
 ) -> Result<(), Error> {
-    state
-        .store
-        .audit(&AuditEntry {
-            id: 0,
-            at: now,
-            actor_id,
-            client_id: Some(row.client_id),
-            host_id: None,
-            ticket_id: row.ticket_id,
-            action: action.to_owned(),
-            outcome: outcome.to_owned(),
-            detail,
-        })
-        .await?;
+    let entry = AuditEntry::allowed(now, actor_id, Some(row.client_id), action, detail).ticket(row.ticket_id);
+    state.store.audit(&AuditEntry { outcome: outcome.to_owned(), ..entry }).await?;
     Ok(())
 }
 
@@ -449,7 +431,7 @@ pub async fn promote_without_soak(
     let row = state.store.rollout(scope, id).await?;
     let now = Timestamp::now();
     let mut rollout = domain(&row)?;
-    let alerts = critical_alerts(state, &rollout).await?;
+    let alerts = critical_alerts(state, row.client_id, &rollout).await?;
     let new_critical_alert =
         |host: i64, since: Timestamp| alerts.get(&host).is_some_and(|times| times.iter().any(|&at| at > since));
     let reason = reason.trim();
@@ -490,19 +472,8 @@ pub async fn set_ring(
     }
     let host = state.store.host(scope, host_id).await?;
     state.store.set_host_ring(scope, host_id, ring).await?;
-    state
-        .store
-        .audit(&AuditEntry {
-            id: 0,
-            at: Timestamp::now(),
-            actor_id: user_id,
-            client_id: Some(host.client_id),
-            host_id: Some(host_id),
-            ticket_id: None,
-            action: "host.ring".into(),
-            outcome: "allowed".into(),
-            detail: format!("ring set to {}", ring.unwrap_or("none")),
-        })
-        .await?;
+    let detail = format!("ring set to {}", ring.unwrap_or("none"));
+    let entry = AuditEntry::allowed(Timestamp::now(), user_id, Some(host.client_id), "host.ring", detail);
+    state.store.audit(&entry.host(Some(host_id))).await?;
     Ok(())
 }

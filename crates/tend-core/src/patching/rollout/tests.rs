@@ -10,7 +10,7 @@ fn t(hours: i64) -> Timestamp {
 fn plan(urgency: Urgency) -> Rollout {
     let rings =
         vec![("test".to_owned(), vec![1, 2]), ("staging".to_owned(), vec![]), ("production".to_owned(), vec![3, 4, 5])];
-    Rollout::plan(42, rings, &SoakPolicy::default(), urgency).unwrap()
+    Rollout::plan(rings, &SoakPolicy::default(), urgency).unwrap()
 }
 
 #[derive(Clone, Copy)]
@@ -154,11 +154,11 @@ fn ring_shapes() {
         ("a single ring", vec![ring("all", vec![3, 4])], Step::ApplyToRing { ring: 0, hosts: vec![3, 4] }),
     ];
     for (name, rings, expected) in cases {
-        let rollout = Rollout::plan(1, rings, &policy, Urgency::Regular).unwrap();
+        let rollout = Rollout::plan(rings, &policy, Urgency::Regular).unwrap();
         assert_eq!(next_step(&rollout, &no_alerts, t(0)), expected, "{name}");
     }
 
-    let mut single = Rollout::plan(1, vec![ring("all", vec![3])], &policy, Urgency::Regular).unwrap();
+    let mut single = Rollout::plan(vec![ring("all", vec![3])], &policy, Urgency::Regular).unwrap();
     single.record(3, Outcome::Succeeded, t(1)).unwrap();
     assert_eq!(next_step(&single, &no_alerts, t(1)), Step::Done, "the last ring does not soak");
 
@@ -182,7 +182,7 @@ fn soak_times() {
 
     let no_soak = SoakPolicy { regular: SignedDuration::ZERO, emergency: SignedDuration::ZERO };
     let rings = vec![("test".to_owned(), vec![1]), ("production".to_owned(), vec![3])];
-    let mut rollout = Rollout::plan(1, rings, &no_soak, Urgency::Regular).unwrap();
+    let mut rollout = Rollout::plan(rings, &no_soak, Urgency::Regular).unwrap();
     rollout.record(1, Outcome::Succeeded, t(1)).unwrap();
     assert_eq!(next_step(&rollout, &no_alerts, t(1)), Step::Promote { ring: 1 });
 }
@@ -254,7 +254,7 @@ fn plans_are_validated() {
         (vec![ring("test", vec![1, 1])], "rings.hosts"),
     ];
     for (rings, field) in cases {
-        let refused = Rollout::plan(1, rings.clone(), &policy, Urgency::Regular);
+        let refused = Rollout::plan(rings.clone(), &policy, Urgency::Regular);
         assert!(matches!(refused, Err(Error::Invalid { field: f, .. }) if f == field), "{rings:?}");
     }
     let mut rollout = plan(Urgency::Regular);
@@ -273,7 +273,7 @@ fn soak_policies() {
     ];
     for (policy, field) in cases {
         assert!(matches!(policy.validate(), Err(Error::Invalid { field: f, .. }) if f == field), "{policy:?}");
-        let refused = Rollout::plan(1, vec![("test".to_owned(), vec![1])], &policy, Urgency::Regular);
+        let refused = Rollout::plan(vec![("test".to_owned(), vec![1])], &policy, Urgency::Regular);
         assert!(refused.is_err(), "{policy:?}");
     }
     let read: SoakPolicy = serde_json::from_str(r#"{"emergency": "1h"}"#).unwrap();

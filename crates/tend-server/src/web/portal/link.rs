@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use tend_core::tenancy::{Role, Scope};
 use tend_store::TicketRow;
 
-use super::ticket::{RATINGS, confirmation};
+use super::ticket::{ResolutionForms, confirmation};
 use super::{Fields, PageError, Problem, problem, status_text};
 use crate::auth::{Secret, cookie};
 use crate::desk::tickets::{self, Action, Who};
@@ -37,17 +37,13 @@ struct LinkPage<'a> {
     problem: Option<Problem>,
 }
 
-impl LinkPage<'_> {
-    fn value(&self, name: &str) -> &str {
-        self.fields.get(name)
+impl ResolutionForms for LinkPage<'_> {
+    fn fields(&self) -> &Fields {
+        &self.fields
     }
 
-    fn error(&self, field: &str) -> Option<&str> {
-        self.problem.as_ref().and_then(|p| p.on(field))
-    }
-
-    fn ratings(&self) -> [(&'static str, &'static str); 5] {
-        RATINGS
+    fn problem(&self) -> Option<&Problem> {
+        self.problem.as_ref()
     }
 }
 

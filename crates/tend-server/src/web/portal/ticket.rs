@@ -36,13 +36,29 @@ struct TicketPage {
     problem: Option<Problem>,
 }
 
-impl TicketPage {
+impl ResolutionForms for TicketPage {
+    fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    fn problem(&self) -> Option<&Problem> {
+        self.problem.as_ref()
+    }
+}
+
+/// What `portal_resolution.html`, the confirm-or-reopen forms, asks of the page that includes
+/// it: the values sent and the problem with them.
+pub(super) trait ResolutionForms {
+    fn fields(&self) -> &Fields;
+
+    fn problem(&self) -> Option<&Problem>;
+
     fn value(&self, name: &str) -> &str {
-        self.fields.get(name)
+        self.fields().get(name)
     }
 
     fn error(&self, field: &str) -> Option<&str> {
-        self.problem.as_ref().and_then(|p| p.on(field))
+        self.problem().and_then(|p| p.on(field))
     }
 
     fn ratings(&self) -> [(&'static str, &'static str); 5] {
@@ -51,7 +67,7 @@ impl TicketPage {
 }
 
 /// The ratings offered, best last, as the confirmation forms show them.
-pub(super) const RATINGS: [(&str, &str); 5] =
+const RATINGS: [(&str, &str); 5] =
     [("1", "1 – poor"), ("2", "2 – fair"), ("3", "3 – good"), ("4", "4 – very good"), ("5", "5 – excellent")];
 
 struct TicketView {
